@@ -1,0 +1,67 @@
+"""What `doit` and `edgebuild build` print: one line per step run, then a closing line and every failure.
+
+Up-to-date steps are counted, not listed; a step not run because an earlier one failed is
+counted too, so each failure is shown once, at its cause.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from doit.exceptions import TaskFailed, UnmetDependency
+from doit.reporter import ConsoleReporter
+
+
+class BuildReporter(ConsoleReporter):
+    desc = "edgebuild: a line per step run, every failure at the end"
+
+    def __init__(self, outstream, options):
+        # Progress, not results: stderr, beside the steps' own progress lines.
+        super().__init__(sys.stderr if outstream is sys.stdout else outstream, options)
+        self.task_started = 0.0
+        self.started = time.perf_counter()
+        self.executed: list[str] = []
+        self.up_to_date = 0
+        self.not_run = 0
+        self.failure_lines: list[str] = []
+
+    def execute_task(self, task):
+        if task.actions:
+            self.executed.append(task.name)
+            self.write(f".  {task.title()}\n")
+            self.outstream.flush()
+            self.task_started = time.perf_counter()
+
+    def add_success(self, task):
+        if task.actions and os.environ.get("EDGEBUILD_TIMES"):
+            self.write(f"   ({time.perf_counter() - self.task_started:.2f}s)\n")
+
+    def skip_uptodate(self, task):
+        if task.actions:
+            self.up_to_date += 1
+
+    def skip_ignore(self, task):
+        pass
+
+    def add_failure(self, task, fail):
+        if isinstance(fail, UnmetDependency):
+            self.not_run += 1
+        elif isinstance(fail, TaskFailed):
+            self.failure_lines.extend(fail.message.splitlines())
+        else:  # an exception edgebuild did not expect: keep the traceback, it is a bug
+            self.failure_lines.append(f"{task.name}: {fail.get_msg().rstrip()}")
+
+    def complete_run(self):
+        seconds = time.perf_counter() - self.started
+        parts = [f"{len(self.executed)} steps run", f"{self.up_to_date} up to date"]
+        if self.not_run:
+            parts.append(f"{self.not_run} not run after a failure")
+        self.write(f"edgebuild: {', '.join(parts)} in {seconds:.1f}s\n")
+        if self.failure_lines:
+            self.write(f"edgebuild: {len(self.failure_lines)} failure{'s' if len(self.failure_lines) > 1 else ''}:\n")
+            for line in self.failure_lines:
+                self.write(f"{line}\n")
+        for message in self.runtime_errors:
+            self.write(f"edgebuild: {message}\n")
+        self.outstream.flush()

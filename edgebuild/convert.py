@@ -1,0 +1,98 @@
+"""Quantization modes -> TFLiteConverter settings, and the convert step.
+
+    float32       no optimization
+    float16       weights stored as float16
+    dynamic_int8  weights int8, activations float (dynamic-range quantization)
+    int8          weights and activations int8, calibrated on training samples; io float32 | int8 | uint8
+    int16x8       activations int16, weights int8, calibrated; float io
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from . import progress
+from .datasets import load_prepared
+from .errors import StepError
+from .layout import RecipeLayout, write_bytes
+from .recipe import Recipe
+from .schema import CALIBRATED, Quantization, TargetSpec
+from .sources import load_model, source_model_path
+
+
+def _float32(converter, tf, target: TargetSpec) -> None:
+    pass
+
+
+def _float16(converter, tf, target: TargetSpec) -> None:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def _dynamic_int8(converter, tf, target: TargetSpec) -> None:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _int8(converter, tf, target: TargetSpec) -> None:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[target.io or "float32"]
+    converter.inference_input_type = io
+    converter.inference_output_type = io
+
+
+def _int16x8(converter, tf, target: TargetSpec) -> None:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+
+
+MODES: dict[Quantization, Callable] = {
+    Quantization.float32: _float32,
+    Quantization.float16: _float16,
+    Quantization.dynamic_int8: _dynamic_int8,
+    Quantization.int8: _int8,
+    Quantization.int16x8: _int16x8,
+}
+
+
+def conversion_config(target: TargetSpec) -> dict:
+    """The part of a target that decides its .tflite bytes (what the convert task re-runs on)."""
+    return {"quantization": target.quantization.value, "io": target.io,
+            "calibration_samples": target.calibration_samples}
+
+
+def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log):
+    """A TFLiteConverter for the recipe's source model, set up for the target's quantization."""
+    tf = progress.tensorflow(log)
+    path = source_model_path(recipe, layout)
+    if path.is_dir():
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(path))
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(load_model(path, log))
+    MODES[target.quantization](converter, tf, target)
+    if target.quantization in CALIBRATED:
+        x_train = load_prepared(layout).x_train
+        samples = x_train[:recipe.calibration_samples(target)]
+        progress.say(f"calibrating on {len(samples)} training samples")
+
+        def representative_dataset():
+            for sample in samples:
+                yield [sample[None]]
+        converter.representative_dataset = representative_dataset
+    return converter
+
+
+def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
+    """Convert the source model for one target -> build/<recipe>/<target>/model.tflite; returns its size."""
+    target = recipe.target(target_name)
+    log = layout.log(f"convert/{target_name}")
+    log.unlink(missing_ok=True)
+    converter = make_converter(recipe, layout, target, log)
+    try:
+        with progress.tool_output(log):
+            flatbuffer = converter.convert()
+    except Exception as exc:
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: {first} "
+                        f"(full output: {log.relative_to(recipe.root).as_posix()})") from exc
+    write_bytes(layout.model(target_name), flatbuffer)
+    return len(flatbuffer)

@@ -1,0 +1,208 @@
+"""Dataset kinds and preprocessing: a recipe's `dataset` + `preprocess` -> train/test arrays.
+
+The data step writes them once to build/<recipe>/data.npz; training scripts, calibration
+and evaluation all read that file, so they see the same split and the same preprocessing.
+NumPy, scikit-learn and Pillow are imported inside functions: validating a recipe needs none.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import StepError
+from .layout import RecipeLayout, write_bytes
+from .recipe import Recipe
+from .schema import DatasetSource, Preprocess
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+KERAS_DATASETS = {DatasetSource.keras_mnist: ("mnist", "mnist.npz"),
+                  DatasetSource.keras_fashion_mnist: ("fashion_mnist", "fashion-mnist")}
+
+
+@dataclass
+class Split:
+    """Arrays of one prepared dataset; x_train/y_train are None when the source has no training part."""
+
+    x_test: "object"
+    y_test: "object"
+    x_train: "object" = None
+    y_train: "object" = None
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+def _sklearn(loader_name: str, images: bool) -> Callable[[Recipe], tuple]:
+    def load(recipe: Recipe):
+        import numpy as np
+        from sklearn import datasets
+
+        bunch = getattr(datasets, loader_name)()
+        x = bunch.images if images else bunch.data
+        return x.astype(np.float32), bunch.target.astype(np.int64)
+    return load
+
+
+def _load_npz(recipe: Recipe) -> Split:
+    import numpy as np
+
+    with np.load(recipe.path(recipe.spec.dataset.path)) as data:
+        arrays = {key: data[key] for key in data.files}
+    split = Split(x_test=arrays["x_test"].astype(np.float32), y_test=arrays["y_test"].astype(np.int64))
+    if "x_train" in arrays:
+        split.x_train = arrays["x_train"].astype(np.float32)
+        split.y_train = arrays["y_train"].astype(np.int64) if "y_train" in arrays else None
+    return split
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image under an image_folder dataset, in a fixed order (also the data step's file_dep)."""
+    return sorted(p for p in folder.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _load_image_folder(recipe: Recipe):
+    import numpy as np
+    from PIL import Image
+
+    folder = recipe.path(recipe.spec.dataset.path)
+    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    size = recipe.spec.preprocess.resize
+    xs, ys = [], []
+    for path in image_files(folder):
+        label = path.parent.name
+        if label not in recipe.labels:
+            raise StepError(f"{recipe.where()}: dataset.path: folder {label!r} in {recipe.spec.dataset.path} "
+                            f"is not one of the labels ({', '.join(recipe.labels)})")
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+        except OSError as exc:
+            raise StepError(f"{recipe.where()}: dataset.path: cannot read image {path}: {exc}") from exc
+        if size is not None:  # resize each image now so images of different sizes stack
+            pixels = resize_bilinear(pixels[None], size)[0]
+        xs.append(pixels)
+        ys.append(recipe.labels.index(label))
+    if not xs:
+        raise StepError(f"{recipe.where()}: dataset.path: no PNG or JPEG files in sub-folders of "
+                        f"{recipe.spec.dataset.path}")
+    shapes = {x.shape for x in xs}
+    if len(shapes) > 1:
+        raise StepError(f"{recipe.where()}: dataset.path: images differ in size ({', '.join(map(str, sorted(shapes)))});"
+                        " expected preprocess.resize to make them one size")
+    return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+
+def _load_keras(recipe: Recipe) -> Split:
+    import numpy as np
+
+    module_name, cache_name = KERAS_DATASETS[recipe.spec.dataset.source]
+    try:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, module_name).load_data()
+    except Exception as exc:  # keras raises a bare Exception when the download fails
+        raise StepError(
+            f"{recipe.where()}: dataset.source: {recipe.spec.dataset.source.value} is downloaded by Keras on first use "
+            f"and could not be fetched ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            f"put {cache_name} in ~/.keras/datasets/ while online, or export the arrays to an .npz and use source: npz"
+        ) from exc
+    return Split(x_test=x_test.astype(np.float32), y_test=y_test.astype(np.int64),
+                 x_train=x_train.astype(np.float32), y_train=y_train.astype(np.int64))
+
+
+SOURCES: dict[DatasetSource, Callable] = {
+    DatasetSource.sklearn_digits: _sklearn("load_digits", images=True),
+    DatasetSource.sklearn_breast_cancer: _sklearn("load_breast_cancer", images=False),
+    DatasetSource.sklearn_iris: _sklearn("load_iris", images=False),
+    DatasetSource.sklearn_wine: _sklearn("load_wine", images=False),
+    DatasetSource.image_folder: _load_image_folder,
+    DatasetSource.npz: _load_npz,
+    DatasetSource.keras_mnist: _load_keras,
+    DatasetSource.keras_fashion_mnist: _load_keras,
+}
+
+
+def _split(x, y, test_fraction: float, seed: int) -> Split:
+    """Shuffle with the recipe's seed, then hold out the last `test_fraction` for testing."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_train = int(len(x) * (1 - test_fraction))
+    train, test = order[:n_train], order[n_train:]
+    return Split(x_test=x[test], y_test=y[test], x_train=x[train], y_train=y[train])
+
+
+# --- preprocessing ------------------------------------------------------------------------------
+
+def resize_bilinear(images, size: tuple[int, int]):
+    """Bilinear resize of (N, H, W[, C]) images with half-pixel centres, as tf.image.resize does."""
+    import numpy as np
+
+    height, width = images.shape[1:3]
+    out_h, out_w = size
+
+    def axis(n_in: int, n_out: int):
+        src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+        src = np.clip(src, 0, n_in - 1)
+        low = np.floor(src).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, (src - low).astype(np.float32)
+
+    y0, y1, wy = axis(height, out_h)
+    x0, x1, wx = axis(width, out_w)
+    shape_y = (1, out_h, 1) + (1,) * (images.ndim - 3)
+    shape_x = (1, 1, out_w) + (1,) * (images.ndim - 3)
+    wy, wx = wy.reshape(shape_y), wx.reshape(shape_x)
+    rows = images[:, y0] * (1 - wy) + images[:, y1] * wy
+    return (rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx).astype(np.float32)
+
+
+def apply_preprocess(x, preprocess: Preprocess):
+    """resize, then scale, then normalize: the order the app repeats."""
+    import numpy as np
+
+    x = x.astype(np.float32)
+    if preprocess.resize is not None and tuple(x.shape[1:3]) != tuple(preprocess.resize):
+        x = resize_bilinear(x, preprocess.resize)
+    if preprocess.scale is not None:
+        x = x * np.float32(preprocess.scale)
+    if preprocess.normalize is not None:
+        x = (x - np.asarray(preprocess.normalize.mean, np.float32)) / np.asarray(preprocess.normalize.std, np.float32)
+    return x.astype(np.float32)
+
+
+# --- the data step ------------------------------------------------------------------------------
+
+def prepare(recipe: Recipe) -> Split:
+    """Load the recipe's dataset, split it when the source has no split of its own, preprocess both parts."""
+    spec = recipe.spec.dataset
+    loaded = SOURCES[spec.source](recipe)
+    split = loaded if isinstance(loaded, Split) else _split(*loaded, spec.test_fraction, spec.seed)
+    n_classes = len(recipe.labels)
+    for part, y in (("test", split.y_test), ("train", split.y_train)):
+        if y is not None and len(y) and (y.min() < 0 or y.max() >= n_classes):
+            raise StepError(f"{recipe.where()}: labels: the {part} data has class {int(y.max())} but the recipe "
+                            f"names {n_classes} labels")
+    split.x_test = apply_preprocess(split.x_test, recipe.spec.preprocess)
+    if split.x_train is not None:
+        split.x_train = apply_preprocess(split.x_train, recipe.spec.preprocess)
+    return split
+
+
+def write_prepared(recipe: Recipe, layout: RecipeLayout) -> Split:
+    import numpy as np
+
+    split = prepare(recipe)
+    arrays = {k: v for k, v in vars(split).items() if v is not None}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(layout.data, buffer.getvalue())
+    return split
+
+
+def load_prepared(layout: RecipeLayout) -> Split:
+    import numpy as np
+
+    with np.load(layout.data) as data:
+        return Split(**{key: data[key] for key in data.files})

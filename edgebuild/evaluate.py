@@ -1,0 +1,155 @@
+"""Measure models on the recipe's test split: the unconverted reference, and each .tflite in LiteRT.
+
+Accuracy comes from batched invokes; latency from single-sample invokes on one thread,
+after a warm-up, repeated until the median is stable. Quantized inputs and outputs are
+converted with the tensors' own scale and zero point.
+"""
+from __future__ import annotations
+
+import time
+
+from . import progress
+from .datasets import load_prepared
+from .layout import RecipeLayout, read_json, write_json
+from .recipe import Recipe
+from .sources import SourceInfo, load_model, predict, source_model_path
+
+BATCH = 1024
+WARMUP_INVOKES = 10
+MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 5000, 0.25
+
+
+def predicted_classes(outputs):
+    """Class indices from model outputs: argmax, or a 0.5 cut for a single sigmoid unit."""
+    import numpy as np
+
+    outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
+    import numpy as np
+
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix.tolist()
+
+
+def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
+    """Accuracy of the unconverted model on the test split -> build/<recipe>/reference.json."""
+    data = load_prepared(layout)
+    model = load_model(source_model_path(recipe, layout), layout.log("reference"))
+    with progress.tool_output(layout.log("reference")):
+        outputs = predict(model, data.x_test)
+    y_pred = predicted_classes(outputs)
+    info = SourceInfo.read(layout)
+    result = {
+        "accuracy": float((y_pred == data.y_test).mean()),
+        "n_test": int(len(data.y_test)),
+        "confusion": confusion_matrix(data.y_test, y_pred, len(recipe.labels)),
+        "format": info.format,
+        "params": info.params,
+        "size_bytes": info.size_bytes,
+    }
+    write_json(layout.reference, result)
+    progress.say(f"unconverted model: accuracy {result['accuracy']:.4f} on {result['n_test']} test samples")
+    return result
+
+
+class TFLiteRunner:
+    """One .tflite model in the LiteRT interpreter, taking and returning float arrays."""
+
+    def __init__(self, model_path, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self._batch = None
+
+    def quantize(self, x):
+        import numpy as np
+
+        dtype = self.input["dtype"]
+        if not np.issubdtype(dtype, np.integer):
+            return x.astype(dtype)
+        scale, zero_point = self.input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+
+    def dequantize(self, y):
+        import numpy as np
+
+        if not np.issubdtype(y.dtype, np.integer):
+            return y.astype(np.float32)
+        scale, zero_point = self.output["quantization"]
+        return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+    def run(self, x):
+        """Outputs for a whole array, in batches (the batch dimension is resized as needed)."""
+        import numpy as np
+
+        outputs = []
+        for start in range(0, len(x), BATCH):
+            chunk = x[start:start + BATCH]
+            if self._batch != len(chunk):
+                self.interpreter.resize_tensor_input(self.input["index"], [len(chunk), *x.shape[1:]])
+                self.interpreter.allocate_tensors()
+                self.input = self.interpreter.get_input_details()[0]
+                self.output = self.interpreter.get_output_details()[0]
+                self._batch = len(chunk)
+            self.interpreter.set_tensor(self.input["index"], self.quantize(chunk))
+            self.interpreter.invoke()
+            outputs.append(self.dequantize(self.interpreter.get_tensor(self.output["index"])))
+        return np.concatenate(outputs)
+
+
+def latency_ms(model_path, sample) -> tuple[float, float, int]:
+    """(median, p90, invokes) of single-sample invokes on one thread, after a warm-up."""
+    import numpy as np
+
+    runner = TFLiteRunner(model_path)
+    interpreter, index = runner.interpreter, runner.input["index"]
+    interpreter.set_tensor(index, runner.quantize(sample[None]))
+    for _ in range(WARMUP_INVOKES):
+        interpreter.invoke()
+    times = []
+    started = time.perf_counter()
+    while len(times) < MAX_INVOKES and (len(times) < MIN_INVOKES or time.perf_counter() - started < MIN_SECONDS):
+        t0 = time.perf_counter_ns()
+        interpreter.invoke()
+        times.append(time.perf_counter_ns() - t0)
+    times_ms = np.asarray(times) / 1e6
+    return float(np.median(times_ms)), float(np.percentile(times_ms, 90)), len(times)
+
+
+def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
+    """Accuracy, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
+    data = load_prepared(layout)
+    model_path = layout.model(target)
+    with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
+        runner = TFLiteRunner(model_path)
+        y_pred = predicted_classes(runner.run(data.x_test))
+        median, p90, invokes = latency_ms(model_path, data.x_test[0])
+    accuracy = float((y_pred == data.y_test).mean())
+    ref = read_json(layout.reference)
+    metrics = {
+        "accuracy": accuracy,
+        "accuracy_drop": ref["accuracy"] - accuracy,
+        "size_bytes": model_path.stat().st_size,
+        "latency_ms_median": median,
+        "latency_ms_p90": p90,
+        "latency_invokes": invokes,
+        "latency_threads": 1,
+        "n_test": int(len(data.y_test)),
+        "confusion": confusion_matrix(data.y_test, y_pred, len(recipe.labels)),
+        "input_dtype": runner.input["dtype"].__name__,
+        "output_dtype": runner.output["dtype"].__name__,
+    }
+    write_json(layout.metrics(target), metrics)
+    progress.say(f"accuracy {accuracy:.4f} (drop {metrics['accuracy_drop']:+.4f}), "
+                 f"{metrics['size_bytes'] / 1000:.1f} KB, {median:.3f} ms median")
+    return metrics

@@ -1,0 +1,108 @@
+"""Where every artifact lives, and how files are written so none is ever half-written.
+
+    build/<recipe>/data.npz                  the prepared (preprocessed, split) dataset
+    build/<recipe>/source/model.keras        the trained or copied source model (or source/saved_model/)
+    build/<recipe>/reference.json            the unconverted model's accuracy on the test split
+    build/<recipe>/<target>/model.tflite
+    build/<recipe>/<target>/metrics.json     accuracy, accuracy_drop, size_bytes, latency_ms_median, latency_ms_p90, ...
+    build/<recipe>/<target>/verdict.json     passed, failures
+    build/<recipe>/summary.json              every target's metrics and verdict, reference, recipe hash, versions
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BUILD_DIR = "build"
+
+
+@dataclass(frozen=True)
+class RecipeLayout:
+    root: Path
+    name: str
+
+    @property
+    def dir(self) -> Path:
+        return self.root / BUILD_DIR / self.name
+
+    @property
+    def data(self) -> Path:
+        return self.dir / "data.npz"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.dir / "source"
+
+    @property
+    def source_keras(self) -> Path:
+        return self.source_dir / "model.keras"
+
+    def source_keras_as(self, suffix: str) -> Path:
+        """A copied .h5 keeps its suffix: Keras picks the format by it."""
+        return self.source_dir / f"model{suffix}"
+
+    @property
+    def source_saved_model(self) -> Path:
+        return self.source_dir / "saved_model"
+
+    @property
+    def source_info(self) -> Path:
+        """What the source step learned about the model: format, shapes, parameter count."""
+        return self.source_dir / "source.json"
+
+    @property
+    def reference(self) -> Path:
+        return self.dir / "reference.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.dir / "summary.json"
+
+    def target_dir(self, target: str) -> Path:
+        return self.dir / target
+
+    def model(self, target: str) -> Path:
+        return self.target_dir(target) / "model.tflite"
+
+    def metrics(self, target: str) -> Path:
+        return self.target_dir(target) / "metrics.json"
+
+    def verdict(self, target: str) -> Path:
+        return self.target_dir(target) / "verdict.json"
+
+    def log(self, step: str) -> Path:
+        """Captured tool output (TensorFlow's, a training script's) of one step."""
+        return self.dir / "logs" / f"{step.replace('/', '-')}.log"
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value) -> None:
+    write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def temporary_path(path: Path) -> Path:
+    """A fresh name beside `path` with the same suffix, for tools that insist on writing files themselves."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    os.unlink(tmp)
+    return Path(tmp)

@@ -1,0 +1,133 @@
+"""The recipe schema: every field a recipe may have, defined once.
+
+Pydantic checks each field's type and range; checks that need more than one field,
+or the file system, live in `recipe.py` so they can name the exact field at fault.
+`edgebuild schema` prints the JSON Schema generated from these models.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+TARGET_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Quantization(str, Enum):
+    """How a target is converted; see `convert.py` for the converter settings of each."""
+
+    float32 = "float32"
+    float16 = "float16"
+    dynamic_int8 = "dynamic_int8"
+    int8 = "int8"
+    int16x8 = "int16x8"
+
+
+CALIBRATED = (Quantization.int8, Quantization.int16x8)
+
+
+class DatasetSource(str, Enum):
+    sklearn_digits = "sklearn_digits"
+    sklearn_breast_cancer = "sklearn_breast_cancer"
+    sklearn_iris = "sklearn_iris"
+    sklearn_wine = "sklearn_wine"
+    npz = "npz"
+    image_folder = "image_folder"
+    keras_mnist = "keras_mnist"
+    keras_fashion_mnist = "keras_fashion_mnist"
+
+
+IMAGE_SOURCES = (DatasetSource.sklearn_digits, DatasetSource.image_folder,
+                 DatasetSource.keras_mnist, DatasetSource.keras_fashion_mnist)
+FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(Strict):
+    """Where the unconverted model comes from: exactly one of keras, saved_model, script."""
+
+    keras: Optional[str] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
+    saved_model: Optional[str] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
+    script: Optional[str] = Field(
+        None,
+        description="A training script the build runs as `python SCRIPT --out PATH [args...]`; it must save a Keras "
+        "model to PATH. It finds the prepared dataset (.npz with x_train, y_train, x_test, y_test) at $EDGEBUILD_DATA.")
+    args: list[str] = Field(default_factory=list, description="Extra arguments for the script.")
+    inputs: list[str] = Field(default_factory=list, description="Further files the script reads: a change to any retrains.")
+
+
+class DatasetSpec(Strict):
+    source: DatasetSource = Field(description="Where the data comes from.")
+    path: Optional[str] = Field(
+        None, description="npz: a file with x_test, y_test (and x_train, y_train for calibration or training); "
+        "image_folder: a directory with one sub-folder of PNG/JPEG files per class.")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
+    seed: int = Field(0, description="Seed of the train/test shuffle.")
+    color_mode: Literal["rgb", "grayscale"] = Field("rgb", description="image_folder only: how images are read.")
+
+
+class Normalize(Strict):
+    mean: Union[float, list[float]] = Field(description="Subtracted after scaling: one value, or one per channel/feature.")
+    std: Union[float, list[float]] = Field(description="Divided by after subtracting the mean: one value, or one per channel/feature.")
+
+
+class Preprocess(Strict):
+    """Applied in the order resize, scale, normalize, and recorded so the app can repeat it."""
+
+    resize: Optional[tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]]] = Field(
+        None, description="[height, width], bilinear; image datasets only.")
+    scale: Optional[float] = Field(None, description="Multiply every value by this.")
+    normalize: Optional[Normalize] = Field(None, description="(x - mean) / std, after scale.")
+
+
+class Thresholds(Strict):
+    """Acceptance limits; a missing one is not checked."""
+
+    min_accuracy: Optional[float] = Field(None, ge=0, le=1, description="Lowest accepted accuracy (fraction 0..1).")
+    max_accuracy_drop: Optional[float] = Field(
+        None, ge=0, le=1, description="Largest accepted drop: the unconverted model's accuracy minus the target's.")
+    max_size_kb: Optional[float] = Field(None, gt=0, description="Largest accepted .tflite size in KB (1 KB = 1000 bytes).")
+    max_latency_ms: Optional[float] = Field(None, gt=0, description="Slowest accepted median single-sample invoke, in ms.")
+
+
+class TargetSpec(Strict):
+    name: str = Field(pattern=TARGET_PATTERN, description="Unique within the recipe; names build/<recipe>/<name>/.")
+    quantization: Quantization = Field(description="How to convert.")
+    io: Optional[Literal["float32", "int8", "uint8"]] = Field(
+        None, description="int8 only: the type of the model's input and output tensors (default float32).")
+    calibration_samples: Optional[int] = Field(
+        None, gt=0, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
+    thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")
+
+
+class RecipeSpec(Strict):
+    name: Optional[str] = Field(None, pattern=NAME_PATTERN,
+                                description="Default: the file name's stem with '_' as '-'. Lowercase letters, digits, '-'.")
+    description: str = Field("", description="One line for reports and bundles.")
+    model: ModelSpec
+    dataset: DatasetSpec
+    preprocess: Preprocess = Field(default_factory=Preprocess)
+    labels: Union[list[str], str] = Field(description="Class names in output order, or a file with one label per line.")
+    targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _numbers_are_label_text(cls, value):
+        """`labels: [0, 1]` means the labels "0" and "1": YAML reads them as numbers."""
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
+        return value
+
+
+def json_schema() -> dict:
+    """The JSON Schema YAML editors use to complete and check recipes."""
+    schema = RecipeSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "edgebuild recipe"
+    return schema

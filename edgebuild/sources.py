@@ -1,0 +1,217 @@
+"""Model sources: a Keras file, a SavedModel, or a training script -> build/<recipe>/source/.
+
+The source step also reads the model's input and output shapes and checks them against
+the prepared data and the labels, so a mismatch is reported once, in words, before any
+conversion runs. `reference()` measures the unconverted model for the accuracy-drop gate.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import progress
+from .errors import StepError
+from .layout import RecipeLayout, read_json, temporary_path, write_json
+from .recipe import Recipe
+
+
+@dataclass
+class SourceInfo:
+    """What the build knows about the unconverted model (build/<recipe>/source/source.json)."""
+
+    format: str  # keras | saved_model
+    path: str  # relative to build/<recipe>/source/
+    input_shape: list  # without the batch dimension; None for a free dimension
+    output_width: int
+    params: int | None
+    size_bytes: int
+
+    @classmethod
+    def read(cls, layout: RecipeLayout) -> "SourceInfo":
+        return cls(**read_json(layout.source_info))
+
+
+def source_kind(recipe: Recipe) -> str:
+    model = recipe.spec.model
+    return "script" if model.script else "keras" if model.keras else "saved_model"
+
+
+def source_files(recipe: Recipe) -> list[Path]:
+    """The files the source step reads: a change to any of them rebuilds the source."""
+    model = recipe.spec.model
+    if model.script:
+        return [recipe.path(model.script), *(recipe.path(p) for p in model.inputs)]
+    if model.keras:
+        return [recipe.path(model.keras)]
+    folder = recipe.path(model.saved_model)
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def source_model_path(recipe: Recipe, layout: RecipeLayout) -> Path:
+    """Where the source step puts the model; the file later steps depend on."""
+    if recipe.spec.model.saved_model:
+        return layout.source_saved_model
+    if recipe.spec.model.keras and recipe.spec.model.keras.endswith(".h5"):
+        return layout.source_keras_as(".h5")
+    return layout.source_keras
+
+
+def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
+    """Train or copy the model into build/<recipe>/source/, then check it fits the data and labels."""
+    kind = source_kind(recipe)
+    target = source_model_path(recipe, layout)
+    if kind == "script":
+        _run_script(recipe, layout, target)
+    elif kind == "keras":
+        tmp = temporary_path(target)
+        shutil.copyfile(recipe.path(recipe.spec.model.keras), tmp)
+        os.replace(tmp, target)
+    else:
+        tmp = temporary_path(target)
+        shutil.copytree(recipe.path(recipe.spec.model.saved_model), tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    info = _describe(recipe, layout, target)
+    write_json(layout.source_info, asdict(info))
+    return info
+
+
+def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
+    """Run `python SCRIPT --out PATH [args...]`, relaying its stdout as progress; stderr goes to the log."""
+    model = recipe.spec.model
+    log = layout.log("source")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = temporary_path(target)
+    env = dict(os.environ, EDGEBUILD_DATA=str(layout.data.resolve()), EDGEBUILD_RECIPE=recipe.name,
+               PYTHONHASHSEED="0", PYTHONUNBUFFERED="1")
+    if not progress.verbose():
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command = [sys.executable, str(recipe.path(model.script)), "--out", str(out), *model.args]
+    progress.say(f"training: python {model.script} --out {out.name} {' '.join(model.args)}".rstrip())
+    # TensorFlow's import takes seconds: do it here while the script trains, for the steps that follow.
+    preload = threading.Thread(target=progress.tensorflow, daemon=True)
+    with progress.tool_output(log):
+        with open(log, "ab") as stderr:
+            process = subprocess.Popen(command, cwd=recipe.root, env=env, stdout=subprocess.PIPE,
+                                       stderr=stderr if not progress.verbose() else None, text=True)
+            preload.start()
+            for line in process.stdout:
+                progress.say(f"| {line.rstrip()}")
+            status = process.wait()
+        preload.join()
+    if status != 0:
+        out.unlink(missing_ok=True)
+        raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "
+                        f"{_last_line(log)} (full output: {_shown(log, recipe.root)})")
+    if not out.is_file():
+        raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
+                        f"path given as --out (expected a Keras model saved with model.save(path))")
+    os.replace(out, target)
+
+
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "it printed nothing on stderr"
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --- loading the unconverted model ---------------------------------------------------------------
+
+_loaded: dict[tuple, object] = {}
+
+
+def load_model(path: Path, log: Path | None = None):
+    """The Keras model or SavedModel at `path`, loaded once per process and file version."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _loaded:
+        tf = progress.tensorflow(log)
+        with progress.tool_output(log or Path(os.devnull)):
+            if path.is_dir():
+                _loaded[key] = tf.saved_model.load(str(path))
+            else:
+                import keras
+
+                _loaded[key] = keras.models.load_model(path, compile=False)
+    return _loaded[key]
+
+
+def serving_function(model):
+    """A SavedModel's serving signature as (function, input name, output name)."""
+    signatures = getattr(model, "signatures", {})
+    if "serving_default" not in signatures:
+        raise StepError(f"the SavedModel has no serving_default signature (it has: {', '.join(signatures) or 'none'})")
+    function = signatures["serving_default"]
+    inputs = function.structured_input_signature[1]
+    outputs = function.structured_outputs
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise StepError(f"expected a model with one input and one output; serving_default has "
+                        f"{len(inputs)} inputs and {len(outputs)} outputs")
+    return function, next(iter(inputs)), next(iter(outputs))
+
+
+def _shapes(model) -> tuple[list, int | None, int | None]:
+    """(input shape without batch, output width, parameter count) of a Keras model or SavedModel."""
+    if hasattr(model, "inputs") and hasattr(model, "count_params"):
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise StepError(f"expected a model with one input and one output; it has {len(model.inputs)} inputs "
+                            f"and {len(model.outputs)} outputs")
+        return list(model.inputs[0].shape[1:]), model.outputs[0].shape[-1], int(model.count_params())
+    function, input_name, output_name = serving_function(model)
+    in_spec = function.structured_input_signature[1][input_name]
+    out_spec = function.structured_outputs[output_name]
+    params = sum(int(v.shape.num_elements() or 0) for v in getattr(model, "variables", []))
+    return list(in_spec.shape[1:]), out_spec.shape[-1], params or None
+
+
+def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
+    from .datasets import load_prepared
+
+    try:
+        model = load_model(path, layout.log("source"))
+    except StepError:
+        raise
+    except Exception as exc:
+        raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a Keras model or SavedModel: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    try:
+        input_shape, width, params = _shapes(model)
+    except StepError as exc:
+        raise StepError(f"{recipe.where()}: model: {exc}") from exc
+    data_shape = list(load_prepared(layout).x_test.shape[1:])
+    if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
+        shown = tuple(m if m is not None else "any" for m in input_shape)
+        raise StepError(f"{recipe.where()}: model: input shape {shown} does not match the preprocessed data's "
+                        f"{tuple(data_shape)}; change preprocess (resize) or the model's input")
+    n_labels = len(recipe.labels)
+    if width != n_labels and not (width == 1 and n_labels == 2):
+        raise StepError(f"{recipe.where()}: labels: {n_labels} labels but the model's output has {width} units; "
+                        "expected one label per output")
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    return SourceInfo(format="saved_model" if path.is_dir() else "keras", path=path.name,
+                      input_shape=[int(d) if d is not None else None for d in data_shape],
+                      output_width=int(width), params=params, size_bytes=size)
+
+
+def predict(model, x):
+    """The unconverted model's outputs for a batch, as a NumPy array."""
+    import numpy as np
+
+    tf = progress.tensorflow()
+    if hasattr(model, "predict_on_batch"):
+        return np.concatenate([np.asarray(model(x[i:i + 512], training=False)) for i in range(0, len(x), 512)])
+    function, input_name, output_name = serving_function(model)
+    return np.concatenate([function(**{input_name: tf.constant(x[i:i + 512])})[output_name].numpy()
+                           for i in range(0, len(x), 512)])
