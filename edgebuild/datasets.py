@@ -7,12 +7,13 @@ NumPy, scikit-learn and Pillow are imported inside functions: validating a recip
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from .errors import StepError
-from .layout import RecipeLayout, write_bytes
+from .layout import RecipeLayout, write_bytes, write_json
 from .recipe import Recipe
 from .schema import DatasetSource, Preprocess
 
@@ -123,7 +124,7 @@ SOURCES: dict[DatasetSource, Callable] = {
 }
 
 
-def _split(x, y, test_fraction: float, seed: int) -> Split:
+def split_train_test(x, y, test_fraction: float, seed: int) -> Split:
     """Shuffle with the recipe's seed, then hold out the last `test_fraction` for testing."""
     import numpy as np
 
@@ -158,46 +159,77 @@ def resize_bilinear(images, size: tuple[int, int]):
     return (rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx).astype(np.float32)
 
 
-def apply_preprocess(x, preprocess: Preprocess):
+def resolve_preprocess(preprocess: Preprocess, x_train) -> dict:
+    """The preprocessing with `normalize: fit` turned into numbers (per feature, from the training split)."""
+    import numpy as np
+
+    resolved = {"resize": list(preprocess.resize) if preprocess.resize else None, "scale": preprocess.scale,
+                "mean": None, "std": None}
+    norm = preprocess.normalize
+    if norm == "fit":
+        scaled = x_train.reshape(-1, x_train.shape[-1]) * np.float32(preprocess.scale or 1.0)
+        std = scaled.std(axis=0)
+        resolved["mean"] = [float(v) for v in scaled.mean(axis=0)]
+        resolved["std"] = [float(v) if v > 0 else 1.0 for v in std]
+    elif norm is not None:
+        resolved["mean"], resolved["std"] = norm.mean, norm.std
+    return resolved
+
+
+def apply_preprocess(x, resolved: dict):
     """resize, then scale, then normalize: the order the app repeats."""
     import numpy as np
 
     x = x.astype(np.float32)
-    if preprocess.resize is not None and tuple(x.shape[1:3]) != tuple(preprocess.resize):
-        x = resize_bilinear(x, preprocess.resize)
-    if preprocess.scale is not None:
-        x = x * np.float32(preprocess.scale)
-    if preprocess.normalize is not None:
-        x = (x - np.asarray(preprocess.normalize.mean, np.float32)) / np.asarray(preprocess.normalize.std, np.float32)
+    if resolved["resize"] and tuple(x.shape[1:3]) != tuple(resolved["resize"]):
+        x = resize_bilinear(x, resolved["resize"])
+    if resolved["scale"] is not None:
+        x = x * np.float32(resolved["scale"])
+    if resolved["mean"] is not None:
+        x = (x - np.asarray(resolved["mean"], np.float32)) / np.asarray(resolved["std"], np.float32)
     return x.astype(np.float32)
 
 
 # --- the data step ------------------------------------------------------------------------------
 
-def prepare(recipe: Recipe) -> Split:
-    """Load the recipe's dataset, split it when the source has no split of its own, preprocess both parts."""
+def prepare(recipe: Recipe) -> tuple[Split, dict]:
+    """Load the dataset, split it when the source has no split of its own, preprocess both parts.
+
+    Returns the arrays and the resolved preprocessing (see `resolve_preprocess`).
+    """
     spec = recipe.spec.dataset
     loaded = SOURCES[spec.source](recipe)
-    split = loaded if isinstance(loaded, Split) else _split(*loaded, spec.test_fraction, spec.seed)
+    split = loaded if isinstance(loaded, Split) else split_train_test(*loaded, spec.test_fraction, spec.seed)
     n_classes = len(recipe.labels)
     for part, y in (("test", split.y_test), ("train", split.y_train)):
         if y is not None and len(y) and (y.min() < 0 or y.max() >= n_classes):
             raise StepError(f"{recipe.where()}: labels: the {part} data has class {int(y.max())} but the recipe "
                             f"names {n_classes} labels")
-    split.x_test = apply_preprocess(split.x_test, recipe.spec.preprocess)
+    if recipe.spec.preprocess.normalize == "fit" and split.x_train is None:
+        raise StepError(f"{recipe.where()}: preprocess.normalize: fit needs a training split; "
+                        f"{spec.path} has no x_train")
+    resolved = resolve_preprocess(recipe.spec.preprocess, split.x_train)
+    split.x_test = apply_preprocess(split.x_test, resolved)
     if split.x_train is not None:
-        split.x_train = apply_preprocess(split.x_train, recipe.spec.preprocess)
-    return split
+        split.x_train = apply_preprocess(split.x_train, resolved)
+    return split, resolved
 
 
 def write_prepared(recipe: Recipe, layout: RecipeLayout) -> Split:
     import numpy as np
 
-    split = prepare(recipe)
+    split, resolved = prepare(recipe)
     arrays = {k: v for k, v in vars(split).items() if v is not None}
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    # np.savez stamps each entry with the current time; fixed stamps keep identical data byte-identical,
+    # so re-preparing unchanged data does not retrain or reconvert anything downstream.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w",
+                              force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.ascontiguousarray(arrays[name]), allow_pickle=False)
     write_bytes(layout.data, buffer.getvalue())
+    write_json(layout.preprocess, resolved)
     return split
 
 

@@ -1,6 +1,7 @@
 """Where every artifact lives, and how files are written so none is ever half-written.
 
     build/<recipe>/data.npz                  the prepared (preprocessed, split) dataset
+    build/<recipe>/preprocess.json           resize, scale, mean, std: what the app repeats
     build/<recipe>/source/model.keras        the trained or copied source model (or source/saved_model/)
     build/<recipe>/reference.json            the unconverted model's accuracy on the test split
     build/<recipe>/<target>/model.tflite
@@ -31,6 +32,11 @@ class RecipeLayout:
     @property
     def data(self) -> Path:
         return self.dir / "data.npz"
+
+    @property
+    def preprocess(self) -> Path:
+        """The preprocessing as the app must repeat it, with fitted statistics resolved to numbers."""
+        return self.dir / "preprocess.json"
 
     @property
     def source_dir(self) -> Path:

@@ -190,24 +190,47 @@ _BRANCH_WORDS = {"str": "a string", "float": "a number", "int": "a whole number"
 
 def _pydantic_problems(exc: ValidationError) -> list[tuple[Loc, str]]:
     """Turn pydantic's errors into (field path, message); union branches become one message."""
-    grouped: dict[Loc, list[dict]] = {}
+    grouped: dict[Loc, list[tuple[dict, int]]] = {}
     for err in exc.errors(include_url=False):
-        loc = _field_loc(err["loc"])
-        grouped.setdefault(loc, []).append(err)
+        raw = err["loc"]
+        loc = _field_loc(raw[:-1]) + raw[-1:] if err["type"] == "extra_forbidden" else _field_loc(raw)
+        grouped.setdefault(loc, []).append((err, len(raw) - len(loc)))
     problems = []
     for loc, errs in grouped.items():
-        branches = [e for e in errs if len(_field_loc(e["loc"])) != len(e["loc"])]
+        branches = [err for err, dropped in errs if dropped]
         if len(branches) > 1:
-            words = sorted({_BRANCH_WORDS.get(str(b["loc"][len(loc)]), str(b["loc"][len(loc)])) for b in branches})
-            problems.append((loc, f"expected {' or '.join(words)}; got {_show(errs[0]['input'])}"))
+            words = sorted({_branch_words(str(b["loc"][len(loc)])) for b in branches})
+            problems.append((loc, f"expected {' or '.join(words)}; got {_show(errs[0][0]['input'])}"))
         else:
-            problems.extend((loc, _message(e, loc)) for e in errs)
+            problems.extend((loc, _message(err, loc)) for err, _ in errs)
     return problems
 
 
+def _branch_words(tag: str) -> str:
+    """How to say a union branch pydantic names by its type: 'list[str]' -> 'a list of strings'."""
+    if tag.startswith("literal["):
+        return tag[len("literal["):-1]
+    if tag in _BRANCH_WORDS:
+        return _BRANCH_WORDS[tag]
+    return "a mapping" if tag[:1].isupper() else tag
+
+
 def _field_loc(loc: tuple) -> Loc:
-    """Drop pydantic's union-branch tags ('list[str]', 'float') from a location."""
-    return tuple(p for p in loc if isinstance(p, int) or not re.search(r"[\[\]]", p) and p not in _BRANCH_WORDS)
+    """Keep the parts of a location that are field names or list indexes; drop union-branch tags."""
+    kept, model = [], RecipeSpec
+    for part in loc:
+        if isinstance(part, int):
+            kept.append(part)
+        elif model is None:
+            kept.append(part)
+        elif part in model.model_fields:
+            kept.append(part)
+            model = _submodel(model.model_fields[part].annotation)
+    return tuple(kept)
+
+
+def _submodel(annotation) -> type[BaseModel] | None:
+    return next((a for a in _walk_types(annotation) if isinstance(a, type) and issubclass(a, BaseModel)), None)
 
 
 def _message(err: dict, loc: Loc) -> str:
@@ -241,12 +264,11 @@ def _show(value) -> str:
 
 def _fields_of(loc: Loc) -> list[str]:
     """The field names allowed at a location, for 'unknown field' messages."""
-    model: type[BaseModel] = RecipeSpec
+    model: type[BaseModel] | None = RecipeSpec
     for part in loc:
         if isinstance(part, int):
             continue
-        annotation = model.model_fields[part].annotation
-        model = next((a for a in _walk_types(annotation) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        model = _submodel(model.model_fields[part].annotation)
         if model is None:
             return []
     return list(model.model_fields)
@@ -324,7 +346,7 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
         problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
     norm = spec.preprocess.normalize
-    if norm is not None:
+    if norm is not None and norm != "fit":
         mean, std = (v if isinstance(v, list) else [v] for v in (norm.mean, norm.std))
         if len(mean) != len(std):
             problems.append((("preprocess", "normalize"),

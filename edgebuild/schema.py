@@ -82,7 +82,9 @@ class Preprocess(Strict):
     resize: Optional[tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]]] = Field(
         None, description="[height, width], bilinear; image datasets only.")
     scale: Optional[float] = Field(None, description="Multiply every value by this.")
-    normalize: Optional[Normalize] = Field(None, description="(x - mean) / std, after scale.")
+    normalize: Optional[Union[Normalize, Literal["fit"]]] = Field(
+        None, description="(x - mean) / std, after scale; `fit` takes each feature's mean and std from the training "
+        "split (recorded in build/<recipe>/preprocess.json for the app).")
 
 
 class Thresholds(Strict):

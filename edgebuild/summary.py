@@ -38,7 +38,7 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
         "description": recipe.spec.description,
         "recipe_hash": recipe.hash,
         "labels": list(recipe.labels),
-        "preprocess": recipe.spec.preprocess.model_dump(mode="json"),
+        "preprocess": read_json(layout.preprocess),
         "reference": read_json(layout.reference),
         "targets": targets,
         "passed": all(t["verdict"]["passed"] for t in targets),

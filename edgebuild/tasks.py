@@ -60,7 +60,7 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
     model_files = _built_model_files(recipe, layout)
     tasks = [
         _task(recipe, "data", "prepare the dataset: load, split, preprocess", datasets.write_prepared,
-              [recipe, layout], data_inputs, [layout.data],
+              [recipe, layout], data_inputs, [layout.data, layout.preprocess],
               {"dataset": spec.dataset.model_dump(mode="json"), "preprocess": spec.preprocess.model_dump(mode="json"),
                "labels": list(recipe.labels)}),
         _task(recipe, "source", f"{sources.source_kind(recipe)}: the unconverted model", sources.build_source,
@@ -86,7 +86,7 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
     names = [t.name for t in spec.targets]
     tasks.append({
         **_task(recipe, "summary", "every target's metrics and verdict; fails if a gate failed", summary.write_summary,
-                [recipe, layout], [layout.reference, *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
+                [recipe, layout], [layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
                 [layout.summary], {"hash": recipe.hash, "file": recipe.file}),
         "actions": [(run_step, [summary.write_summary, recipe, layout]), (fail_on_gate_failures, [layout])],
     })
