@@ -94,7 +94,7 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     args = ["run", *(["-n", str(jobs), "-P", "process"] if jobs > 1 else []), *(r.name for r in recipes)]
     if verbose:
         os.environ["EDGEBUILD_VERBOSE"] = "1"
-    code = DoitMain(ModuleTaskLoader(namespace)).run(args)
+    code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
     reporter = reporters[0] if reporters else None
     if reporter is None:
         return BuildResult(exit_code=code)

@@ -107,8 +107,7 @@ def load_recipe(path: Path, root: Path) -> Recipe:
     try:
         spec = RecipeSpec.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError([f"{shown}:{_line(lines, loc)}: {_dotted(loc)}: {msg}"
-                           for loc, msg in _pydantic_problems(exc)]) from None
+        raise RecipeError(_lines(shown, lines, _pydantic_problems(exc))) from None
     labels, label_problems = _labels(spec, root)
     problems = _cross_check(spec, root) + label_problems
     name = spec.name or path.stem.replace("_", "-")
@@ -116,7 +115,7 @@ def load_recipe(path: Path, root: Path) -> Recipe:
         problems.append((("name",), f"the file name gives '{name}', which is not a valid recipe name; "
                                      "expected a `name:` of lowercase letters, digits and '-'"))
     if problems:
-        raise RecipeError([f"{shown}:{_line(lines, loc)}: {_dotted(loc)}: {msg}" for loc, msg in problems])
+        raise RecipeError(_lines(shown, lines, problems))
     digest = hashlib.sha256(json.dumps([spec.model_dump(mode="json"), labels], sort_keys=True).encode()).hexdigest()
     return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest)
 
@@ -146,6 +145,10 @@ def _parse_yaml(text: str, shown: str) -> tuple[object, dict[Loc, int]]:
 
     def build(node, loc: Loc):
         lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            problems.append(f"{shown}:{node.start_mark.line + 1}: invalid YAML: tag {node.tag} is not allowed "
+                            "(recipes are loaded safely)")
+            return None
         if isinstance(node, yaml.MappingNode):
             result = {}
             for key_node, value_node in node.value:
@@ -159,7 +162,11 @@ def _parse_yaml(text: str, shown: str) -> tuple[object, dict[Loc, int]]:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [build(item, loc + (i,)) for i, item in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
+        try:
+            return constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            problems.append(f"{shown}:{node.start_mark.line + 1}: invalid YAML: {exc.problem}")
+            return None
 
     data = build(node, ())
     if problems:
@@ -167,6 +174,12 @@ def _parse_yaml(text: str, shown: str) -> tuple[object, dict[Loc, int]]:
     if not isinstance(data, dict):
         raise RecipeError([f"{shown}:1: expected a recipe mapping (name, model, dataset, ...); got {type(data).__name__}"])
     return data, lines
+
+
+def _lines(shown: str, lines: dict[Loc, int], problems: list[tuple[Loc, str]]) -> list[str]:
+    """`file:line: field: message` for each problem, in the order they appear in the file."""
+    located = [(_line(lines, loc), loc, msg) for loc, msg in problems]
+    return [f"{shown}:{line}: {_dotted(loc)}: {msg}" for line, loc, msg in sorted(located, key=lambda p: p[0])]
 
 
 def _line(lines: dict[Loc, int], loc: Loc) -> int:
@@ -202,7 +215,9 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Loc, str]]:
             words = sorted({_branch_words(str(b["loc"][len(loc)])) for b in branches})
             problems.append((loc, f"expected {' or '.join(words)}; got {_show(errs[0][0]['input'])}"))
         else:
-            problems.extend((loc, _message(err, loc)) for err, _ in errs)
+            for err, _ in errs:
+                at = loc[:-1] if err["type"] == "missing" and loc and isinstance(loc[-1], int) else loc
+                problems.append((at, _message(err, loc)))
     return problems
 
 
@@ -221,9 +236,7 @@ def _field_loc(loc: tuple) -> Loc:
     for part in loc:
         if isinstance(part, int):
             kept.append(part)
-        elif model is None:
-            kept.append(part)
-        elif part in model.model_fields:
+        elif model is not None and part in model.model_fields:
             kept.append(part)
             model = _submodel(model.model_fields[part].annotation)
     return tuple(kept)
@@ -235,6 +248,8 @@ def _submodel(annotation) -> type[BaseModel] | None:
 
 def _message(err: dict, loc: Loc) -> str:
     kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing" and loc and isinstance(loc[-1], int):
+        return ("expected [height, width]" if loc[-2:-1] == ("resize",) else "too few items") + f"; got {_show(got)}"
     if kind == "missing":
         return "required field missing"
     if kind == "extra_forbidden":
@@ -249,7 +264,7 @@ def _message(err: dict, loc: Loc) -> str:
         what = "lowercase letters, digits and '-'" if loc[-1] == "name" and len(loc) == 1 else \
             "lowercase letters, digits, '-' and '_', starting with a letter or digit"
         return f"expected {what}; got {_show(got)}"
-    msg = err["msg"]
+    msg = re.sub(r"( after validation)?, not \d+$", "", err["msg"])
     msg = re.sub(r"^(Input|Value|String|List|Tuple) should (be|have)", lambda m: "expected" + (
         "" if m.group(2) == "be" else " to have"), msg)
     return f"{msg[0].lower()}{msg[1:]}; got {_show(got)}"

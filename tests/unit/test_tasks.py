@@ -1,0 +1,65 @@
+"""Task planning is data: check the doit dicts without running doit."""
+from pathlib import Path
+
+from edgebuild.recipe import load_recipe
+from edgebuild.tasks import recipe_tasks
+
+RECIPE = """\
+name: r
+model: {script: train.py, inputs: [extra.txt]}
+dataset: {source: sklearn_iris}
+labels: [a, b, c]
+targets:
+  - {name: f, quantization: float32}
+  - {name: q, quantization: int8, thresholds: {min_accuracy: 0.5}}
+thresholds: {min_accuracy: 0.9}
+"""
+
+
+def tasks_of(tmp_path, text=RECIPE):
+    (tmp_path / "recipes").mkdir(exist_ok=True)
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "extra.txt").write_text("")
+    (tmp_path / "recipes" / "r.yaml").write_text(text)
+    return {t["name"]: t for t in recipe_tasks(load_recipe(tmp_path / "recipes" / "r.yaml", tmp_path))}
+
+
+def rel(paths, root):
+    return [Path(p).relative_to(root).as_posix() for p in paths]
+
+
+def config_of(task):
+    return task["uptodate"][0].config
+
+
+def test_steps_in_build_order(tmp_path):
+    assert list(tasks_of(tmp_path)) == ["data", "source", "reference", "convert/f", "evaluate/f", "gate/f",
+                                        "convert/q", "evaluate/q", "gate/q", "summary"]
+
+
+def test_file_deps_and_targets_follow_the_layout(tmp_path):
+    tasks = tasks_of(tmp_path)
+    assert rel(tasks["source"]["file_dep"], tmp_path) == ["train.py", "extra.txt", "build/r/data.npz"]
+    assert rel(tasks["source"]["targets"], tmp_path) == ["build/r/source/model.keras", "build/r/source/source.json"]
+    # only a calibrated target reads the data when converting
+    assert rel(tasks["convert/f"]["file_dep"], tmp_path) == ["build/r/source/model.keras", "build/r/source/source.json"]
+    assert "build/r/data.npz" in rel(tasks["convert/q"]["file_dep"], tmp_path)
+    assert rel(tasks["convert/q"]["targets"], tmp_path) == ["build/r/q/model.tflite"]
+    assert rel(tasks["evaluate/q"]["targets"], tmp_path) == ["build/r/q/metrics.json"]
+    assert rel(tasks["gate/q"]["file_dep"], tmp_path) == ["build/r/q/metrics.json"]
+    assert rel(tasks["gate/q"]["targets"], tmp_path) == ["build/r/q/verdict.json"]
+    assert rel(tasks["summary"]["targets"], tmp_path) == ["build/r/summary.json"]
+
+
+def test_each_step_depends_on_exactly_its_part_of_the_recipe(tmp_path):
+    before = tasks_of(tmp_path)
+    after = tasks_of(tmp_path, RECIPE.replace("thresholds: {min_accuracy: 0.9}", "thresholds: {min_accuracy: 0.8}"))
+    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    assert changed == {"gate/f", "summary"}  # q overrides min_accuracy, so its gate is unchanged
+    after = tasks_of(tmp_path, RECIPE.replace("{name: q, quantization: int8,", "{name: q, quantization: int8, "
+                                                                               "calibration_samples: 7,"))
+    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    assert changed == {"convert/q", "summary"}
+    after = tasks_of(tmp_path, RECIPE.replace("inputs: [extra.txt]", "inputs: [extra.txt], args: [--epochs, '3']"))
+    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    assert changed == {"source", "summary"}
