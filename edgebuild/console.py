@@ -12,13 +12,15 @@ import time
 from doit.exceptions import TaskFailed, UnmetDependency
 from doit.reporter import ConsoleReporter
 
+from . import progress
+
 
 class BuildReporter(ConsoleReporter):
     desc = "edgebuild: a line per step run, every failure at the end"
 
     def __init__(self, outstream, options):
-        # Progress, not results: stderr, beside the steps' own progress lines.
-        super().__init__(sys.stderr if outstream is sys.stdout else outstream, options)
+        # Progress, not results: the terminal's stderr, beside the steps' own progress lines.
+        super().__init__(progress.terminal if outstream is sys.stdout else outstream, options)
         self.task_started = 0.0
         self.started = time.perf_counter()
         self.executed: list[str] = []

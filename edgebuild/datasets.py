@@ -216,6 +216,9 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
 
 
 def write_prepared(recipe: Recipe, layout: RecipeLayout) -> Split:
+    from . import progress
+
+    progress.preload_tensorflow()  # every later step needs it: import it while this one works
     import numpy as np
 
     split, resolved = prepare(recipe)

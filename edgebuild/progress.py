@@ -7,12 +7,15 @@ lets everything through.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 _terminal = None  # set while tool output is redirected
+_preload: threading.Thread | None = None
 
 
 def verbose() -> bool:
@@ -21,9 +24,21 @@ def verbose() -> bool:
 
 def say(message: str) -> None:
     """One indented progress line under the task doit just announced."""
-    stream = _terminal or sys.stderr
-    stream.write(f"   {message}\n")
-    stream.flush()
+    terminal.write(f"   {message}\n")
+    terminal.flush()
+
+
+class _Terminal:
+    """stderr as the user sees it, even while fds 1 and 2 are redirected into a log."""
+
+    def write(self, text: str) -> int:
+        return (_terminal or sys.stderr).write(text)
+
+    def flush(self) -> None:
+        (_terminal or sys.stderr).flush()
+
+
+terminal = _Terminal()
 
 
 @contextlib.contextmanager
@@ -55,21 +70,37 @@ def tool_output(log: Path):
             _terminal = None
 
 
+def preload_tensorflow() -> None:
+    """Start importing TensorFlow (about 2 s) in the background, for the steps that follow.
+
+    Only steps that write through `say`/`terminal` may run meanwhile: the import's chatter is
+    redirected at the descriptor level. `tensorflow()` waits for it before any TensorFlow work.
+    """
+    global _preload
+    if _preload is None and "tensorflow" not in sys.modules and not verbose():
+        _preload = threading.Thread(target=_import_tensorflow, args=(None,), daemon=True)
+        _preload.start()
+        atexit.register(_preload.join)  # never exit half-way through an import
+
+
 def tensorflow(log: Path | None = None):
-    """Import TensorFlow with its start-up chatter sent to `log` (or dropped), and return it."""
+    """TensorFlow, imported with its start-up chatter sent to `log` (or dropped)."""
+    if _preload is not None and _preload is not threading.current_thread():
+        _preload.join()
+    return _import_tensorflow(log)
+
+
+def _import_tensorflow(log: Path | None):
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "2")
-    with tool_output(log or Path(os.devnull)) if log or not verbose() else contextlib.nullcontext():
+    with tool_output(log or Path(os.devnull)):
+        import absl.logging
         import tensorflow as tf
 
         if not verbose():
             tf.get_logger().setLevel("ERROR")
-            import absl.logging
-
             absl.logging.set_verbosity(absl.logging.ERROR)
         # absl's handler keeps the stream it found at import (doit's capture of stderr); point it at the real one.
-        import absl.logging
-
         absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
     return tf

@@ -325,7 +325,7 @@ def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
         return [(("model",), f"expected exactly one of keras, saved_model, script; got {got}")]
     source = given[0]
     if source != "script":
-        for field in ("args", "inputs"):
+        for field in ("args", "inputs", "isolated"):
             if getattr(model, field):
                 problems.append((("model", field), f"only a script takes {field}; this model comes from {source}"))
     if model.keras is not None:

@@ -59,6 +59,9 @@ class ModelSpec(Strict):
         "model to PATH. It finds the prepared dataset (.npz with x_train, y_train, x_test, y_test) at $EDGEBUILD_DATA.")
     args: list[str] = Field(default_factory=list, description="Extra arguments for the script.")
     inputs: list[str] = Field(default_factory=list, description="Further files the script reads: a change to any retrains.")
+    isolated: bool = Field(
+        False, description="Run the script in its own Python process. By default it runs as __main__ inside the build "
+        "(with its own argv, working directory and environment), sharing the build's TensorFlow import (about 2 s).")
 
 
 class DatasetSpec(Strict):

@@ -6,11 +6,14 @@ conversion runs. `reference()` measures the unconverted model for the accuracy-d
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import runpy
 import shutil
 import subprocess
 import sys
-import threading
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -83,36 +86,98 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
 
 
 def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
-    """Run `python SCRIPT --out PATH [args...]`, relaying its stdout as progress; stderr goes to the log."""
+    """Run `python SCRIPT --out PATH [args...]`: its stdout lines are progress, its stderr goes to the log."""
     model = recipe.spec.model
     log = layout.log("source")
     log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
     out = temporary_path(target)
-    env = dict(os.environ, EDGEBUILD_DATA=str(layout.data.resolve()), EDGEBUILD_RECIPE=recipe.name,
-               PYTHONHASHSEED="0", PYTHONUNBUFFERED="1")
-    if not progress.verbose():
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    command = [sys.executable, str(recipe.path(model.script)), "--out", str(out), *model.args]
+    env = {"EDGEBUILD_DATA": str(layout.data.resolve()), "EDGEBUILD_RECIPE": recipe.name}
     progress.say(f"training: python {model.script} --out {out.name} {' '.join(model.args)}".rstrip())
-    # TensorFlow's import takes seconds: do it here while the script trains, for the steps that follow.
-    preload = threading.Thread(target=progress.tensorflow, daemon=True)
-    with progress.tool_output(log):
-        with open(log, "ab") as stderr:
-            process = subprocess.Popen(command, cwd=recipe.root, env=env, stdout=subprocess.PIPE,
-                                       stderr=stderr if not progress.verbose() else None, text=True)
-            preload.start()
-            for line in process.stdout:
-                progress.say(f"| {line.rstrip()}")
-            status = process.wait()
-        preload.join()
+    run = _script_in_process if not model.isolated else _script_in_subprocess
+    status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log)
     if status != 0:
         out.unlink(missing_ok=True)
         raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "
-                        f"{_last_line(log)} (full output: {_shown(log, recipe.root)})")
+                        f"{last or _last_line(log)} (full output: {_shown(log, recipe.root)})")
     if not out.is_file():
         raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
                         f"path given as --out (expected a Keras model saved with model.save(path))")
     os.replace(out, target)
+
+
+class _LineRelay(io.TextIOBase):
+    """A stdout that shows each complete line as a progress line."""
+
+    def __init__(self):
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            progress.say(f"| {line.rstrip()}")
+        return len(text)
+
+    def close_lines(self) -> None:
+        if self.pending.strip():
+            progress.say(f"| {self.pending.rstrip()}")
+        self.pending = ""
+
+
+def _script_in_process(script: Path, args: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str]:
+    """Run the script as __main__ in this process, as `python` would, restoring argv, cwd, env and modules."""
+    progress.tensorflow(log)  # the script will import it: share the import already made (or under way)
+    saved_argv, saved_path, saved_cwd, saved_env = sys.argv, list(sys.path), os.getcwd(), dict(os.environ)
+    modules_before = set(sys.modules)
+    relay = _LineRelay()
+    status, last = 0, ""
+    sys.argv = [str(script), "--out", *args]
+    sys.path.insert(0, str(script.parent))
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        with progress.tool_output(log), contextlib.redirect_stdout(relay), open(log, "a") as err, \
+                contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as exc:
+                if exc.code not in (None, 0):
+                    status = exc.code if isinstance(exc.code, int) else 1
+                    last = "" if isinstance(exc.code, int) else str(exc.code)
+            except Exception as exc:  # the script's own error: its traceback goes to the log
+                traceback.print_exc(file=err)
+                status, last = 1, f"{type(exc).__name__}: {exc}".splitlines()[0]
+        relay.close_lines()
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        _forget_modules_under(cwd, modules_before)
+    return status, last
+
+
+def _forget_modules_under(root: Path, keep: set[str]) -> None:
+    """Drop modules the script imported from the project, so the next script gets fresh copies."""
+    root_text = str(root.resolve())
+    for name in set(sys.modules) - keep:
+        origin = getattr(sys.modules[name], "__file__", None) or ""
+        if origin.startswith(root_text):
+            del sys.modules[name]
+
+
+def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str]:
+    """Run the script in its own Python process (model.isolated: true)."""
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", **env)
+    if not progress.verbose():
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with open(log, "ab") as stderr:
+        process = subprocess.Popen([sys.executable, str(script), "--out", *args], cwd=cwd, env=env,
+                                   stdout=subprocess.PIPE, stderr=None if progress.verbose() else stderr, text=True)
+        for line in process.stdout:
+            progress.say(f"| {line.rstrip()}")
+        return process.wait(), ""
 
 
 def _last_line(log: Path) -> str:

@@ -141,13 +141,14 @@ def test_script_source_retrains_when_an_input_changes(project):
     assert project.path("build/s/fp32/model.tflite").read_bytes() != first
 
 
-def test_script_failures_are_one_line(project):
+@pytest.mark.parametrize("isolated", ["false", "true"])
+def test_script_failures_are_one_line(project, isolated):
     project.write("train.py", "import sys\nraise SystemExit('training data looks wrong')\n")
-    project.write("recipes/s.yaml", """\
-        model: {script: train.py}
-        dataset: {source: sklearn_iris}
+    project.write("recipes/s.yaml", f"""\
+        model: {{script: train.py, isolated: {isolated}}}
+        dataset: {{source: sklearn_iris}}
         labels: [a, b, c]
-        targets: [{name: fp32, quantization: float32}]
+        targets: [{{name: fp32, quantization: float32}}]
         """)
     assert project.build().failures == [
         "recipes/s.yaml: s: model.script: train.py exited with status 1: training data looks wrong "
@@ -156,6 +157,42 @@ def test_script_failures_are_one_line(project):
     assert project.build().failures == [
         "recipes/s.yaml: s: model.script: train.py finished but wrote no model to the path given as --out "
         "(expected a Keras model saved with model.save(path))"]
+    project.write("train.py", "import helper\nhelper.fail()\n")
+    project.write("helper.py", "def fail():\n    return 1 / 0\n")
+    assert project.build().failures == [
+        "recipes/s.yaml: s: model.script: train.py exited with status 1: ZeroDivisionError: division by zero "
+        "(full output: build/s/logs/source.log)"]
+    assert "Traceback" in project.path("build/s/logs/source.log").read_text()
+
+
+def test_a_script_run_in_process_leaves_the_build_as_it_was(project, iris_keras, capsys):
+    import os
+    import sys
+
+    project.write("models/train.py", """\
+        import os, shutil, sys
+        import helper
+        assert os.getcwd() == os.environ["EXPECTED_ROOT"], os.getcwd()
+        os.environ["LEAKED"] = "1"
+        print("args", sys.argv[1:] == ["--out", sys.argv[2], "--x", "1"], helper.VALUE)
+        shutil.copy(os.environ["IRIS"], sys.argv[2])
+        """)
+    project.write("models/helper.py", "VALUE = 'helper-1'\n")
+    project.write("recipes/s.yaml", """\
+        model: {script: models/train.py, args: [--x, "1"], inputs: [models/helper.py]}
+        dataset: {source: sklearn_iris}
+        labels: [a, b, c]
+        targets: [{name: fp32, quantization: float32}]
+        """)
+    os.environ["IRIS"], os.environ["EXPECTED_ROOT"] = str(iris_keras), str(project.root.resolve())
+    argv, cwd = list(sys.argv), os.getcwd()
+    try:
+        result = project.build()
+    finally:
+        del os.environ["IRIS"], os.environ["EXPECTED_ROOT"]
+    assert result.exit_code == 0, result.failures
+    assert "   | args True helper-1\n" in capsys.readouterr().err  # the script's stdout, shown as progress
+    assert (sys.argv, os.getcwd(), "LEAKED" in os.environ, "helper" in sys.modules) == (argv, cwd, False, False)
 
 
 def test_same_inputs_give_byte_identical_models(iris_project, tmp_path):

@@ -70,7 +70,7 @@ def test_schema_errors_all_at_once_with_lines(root):
                .replace("min_accuracy: 0.9", "min_accuracy: high")
     assert problems(root, "r.yaml", text) == [
         "recipes/r.yaml:3: model.scrpt: unknown field; did you mean 'script'? "
-        "expected one of keras, saved_model, script, args, inputs",
+        "expected one of keras, saved_model, script, args, inputs, isolated",
         "recipes/r.yaml:9: targets[1].quantization: expected one of float32, float16, dynamic_int8, int8, int16x8; "
         "got 'int4'",
         "recipes/r.yaml:11: thresholds.min_accuracy: expected a valid number, unable to parse string as a number; "

@@ -1,0 +1,92 @@
+"""Build speed and memory, as ratios against baselines measured in the same run.
+
+    python bench/bench_build.py [--repeat N]
+
+1. cold build of recipes/digits_dense.yaml vs ../shared/peers/handwritten_pipeline.py
+   (the tutorials' workflow by hand: same training, four conversions, evaluation)   goal <= 1.2x
+2. no-op `doit` vs `python -c "import doit, pydantic, yaml, jinja2"`                 goal <= 3x, < 0.3 s
+3. rebuild after a threshold edit vs the cold build                                   goal <= 0.1x
+4. peak memory (max RSS of any process) of building every example recipe, and of the peer
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PEER = REPO.parent / "shared" / "peers" / "handwritten_pipeline.py"
+PY = sys.executable
+
+
+def timed(command, cwd) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def peak_rss_mb(command, cwd) -> float:
+    """Max RSS of the command or any process it waited for, from a fresh measuring process."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([PY, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True)
+    return int(out.stdout) / 1024
+
+
+def project(tmp: Path, recipes: list[str]) -> Path:
+    root = Path(tempfile.mkdtemp(dir=tmp))
+    (root / "recipes").mkdir()
+    for recipe in recipes:
+        shutil.copy(REPO / "recipes" / recipe, root / "recipes")
+    shutil.copytree(REPO / "models", root / "models")
+    shutil.copy(REPO / "dodo.py", root)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="cold builds of each side (the median is used)")
+    args = parser.parse_args()
+    edgebuild = [PY, "-m", "edgebuild.cli", "build"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        peer, ours = [], []
+        for _ in range(args.repeat):  # alternate, so drift in the machine's speed hits both sides
+            peer.append(timed([PY, str(PEER), str(tmp / "peer-out")], tmp))
+            root = project(tmp, ["digits_dense.yaml"])
+            ours.append(timed(edgebuild, root))
+        cold_peer, cold = statistics.median(peer), statistics.median(ours)
+
+        baseline = [timed([PY, "-c", "import doit, pydantic, yaml, jinja2"], root) for _ in range(7)]
+        noop = [timed([PY, "-m", "doit"], root) for _ in range(7)]
+        base, noop = statistics.median(baseline), statistics.median(noop)
+
+        recipe = root / "recipes" / "digits_dense.yaml"
+        edits = []
+        for limit in ("440", "450", "440"):
+            recipe.write_text(recipe.read_text().replace("max_size_kb: 450", f"max_size_kb: {limit}")
+                              .replace("max_size_kb: 440", f"max_size_kb: {limit}"))
+            edits.append(timed(edgebuild, root))
+        edit = statistics.median(edits)
+
+        examples = project(tmp, [p.name for p in (REPO / "recipes").glob("*.yaml")])
+        mem_ours = peak_rss_mb(edgebuild, examples)
+        mem_peer = peak_rss_mb([PY, str(PEER), str(tmp / "peer-mem")], tmp)
+
+    print(f"{'measure':44} {'edgebuild':>10} {'baseline':>10} {'ratio':>7}  goal")
+    print(f"{'cold build digits-dense vs handwritten (s)':44} {cold:10.2f} {cold_peer:10.2f} {cold / cold_peer:7.2f}  <= 1.2")
+    print(f"{'no-op doit vs import doit,pydantic,yaml,jinja2 (s)':44} {noop:10.3f} {base:10.3f} {noop / base:7.2f}  <= 3, < 0.3 s")
+    print(f"{'threshold edit rebuild vs cold build (s)':44} {edit:10.2f} {cold:10.2f} {edit / cold:7.2f}  <= 0.1")
+    print(f"{'peak RSS: all examples vs handwritten (MB)':44} {mem_ours:10.0f} {mem_peer:10.0f} {mem_ours / mem_peer:7.2f}")
+    print(f"(median of {args.repeat} cold builds each, 7 no-ops; {Path(PY).name} {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    main()
