@@ -41,6 +41,31 @@ class _Terminal:
 terminal = _Terminal()
 
 
+def _unredirected_stderr(saved_fd: int):
+    """Where progress goes while fd 2 points at a log: sys.stderr, or a copy of the original fd 2 under it."""
+    try:
+        on_fd_2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a capturing stream (pytest, doit) with no descriptor
+        on_fd_2 = False
+    return os.fdopen(os.dup(saved_fd), "w", buffering=1) if on_fd_2 else _Borrowed(sys.stderr)
+
+
+class _Borrowed:
+    """A stream used as is, whose close() leaves it open."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
 @contextlib.contextmanager
 def tool_output(log: Path):
     """Send everything written to fds 1 and 2 to `log` (appended), unless verbose."""
@@ -55,7 +80,7 @@ def tool_output(log: Path):
     saved = {fd: os.dup(fd) for fd in (1, 2)}
     with open(log, "ab") as sink:
         try:
-            _terminal = os.fdopen(os.dup(saved[2]), "w", buffering=1)
+            _terminal = _unredirected_stderr(saved[2])
             for fd in (1, 2):
                 os.dup2(sink.fileno(), fd)
             yield

@@ -128,6 +128,9 @@ class _LineRelay(io.TextIOBase):
 def _script_in_process(script: Path, args: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str]:
     """Run the script as __main__ in this process, as `python` would, restoring argv, cwd, env and modules."""
     progress.tensorflow(log)  # the script will import it: share the import already made (or under way)
+    import keras
+
+    keras.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite, keep them stable
     saved_argv, saved_path, saved_cwd, saved_env = sys.argv, list(sys.path), os.getcwd(), dict(os.environ)
     modules_before = set(sys.modules)
     relay = _LineRelay()

@@ -233,3 +233,36 @@ def test_every_quantization_mode_converts_and_runs(iris_project, mode):
     assert iris_project.build().exit_code == 0
     metrics = read(iris_project, "build/iris/fp32/metrics.json")
     assert metrics["accuracy"] >= 0.5
+
+
+TRAIN_IRIS = """\
+import argparse, os
+import numpy as np
+import tensorflow as tf
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+tf.keras.utils.set_random_seed(0)
+d = np.load(os.environ["EDGEBUILD_DATA"])
+m = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(5, activation="relu"),
+                         tf.keras.layers.Dense(3, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+m.fit(d["x_train"], d["y_train"], epochs=2, verbose=0)
+m.save(a.out)
+"""
+
+
+def test_a_model_does_not_depend_on_what_else_the_build_ran(tmp_path):
+    from conftest import Project
+
+    recipe = """\
+        model: {script: train.py}
+        dataset: {source: sklearn_iris}
+        labels: [a, b, c]
+        targets: [{name: fp32, quantization: float32}]
+        """
+    together, alone = Project(tmp_path / "together"), Project(tmp_path / "alone")
+    for project, names in ((together, ["a", "b"]), (alone, ["b"])):
+        project.write("train.py", TRAIN_IRIS)
+        for name in names:
+            project.write(f"recipes/{name}.yaml", recipe)
+        assert project.build().exit_code == 0
+    assert together.path("build/b/fp32/model.tflite").read_bytes() == alone.path("build/b/fp32/model.tflite").read_bytes()
