@@ -5,6 +5,7 @@ Exit status: 0 success, 1 a build step or gate failed, 2 bad input (recipe, argu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -96,5 +97,19 @@ def main(argv=None) -> int:
         return 130
 
 
+def run() -> None:
+    """The console script: main(), then exit without TensorFlow's half-second interpreter teardown.
+
+    Every artifact is already written and closed (each through a rename), so skipping the
+    teardown loses nothing; stdout and stderr are flushed first.
+    """
+    code = main()
+    if "tensorflow" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

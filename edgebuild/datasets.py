@@ -215,10 +215,26 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
     return split, resolved
 
 
-def write_prepared(recipe: Recipe, layout: RecipeLayout) -> Split:
+def write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
+    """The data step. In a process that has not imported TensorFlow yet (a cold build's first step),
+    prepare in a spawned worker while this process imports TensorFlow for the steps that follow:
+    the two imports (scikit-learn's and TensorFlow's) then take one core each instead of adding up.
+    """
     from . import progress
 
-    progress.preload_tensorflow()  # every later step needs it: import it while this one works
+    if progress.tensorflow_imported() or progress.verbose():
+        _write_prepared(recipe, layout)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as worker:
+        prepared = worker.submit(_write_prepared, recipe, layout)
+        progress.tensorflow(layout.log("data"))
+        prepared.result()  # re-raises the worker's StepError
+
+
+def _write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
     import numpy as np
 
     split, resolved = prepare(recipe)
@@ -233,7 +249,6 @@ def write_prepared(recipe: Recipe, layout: RecipeLayout) -> Split:
                 np.lib.format.write_array(entry, np.ascontiguousarray(arrays[name]), allow_pickle=False)
     write_bytes(layout.data, buffer.getvalue())
     write_json(layout.preprocess, resolved)
-    return split
 
 
 def load_prepared(layout: RecipeLayout) -> Split:

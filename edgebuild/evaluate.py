@@ -16,7 +16,7 @@ from .sources import SourceInfo, load_model, predict, source_model_path
 
 BATCH = 1024
 WARMUP_INVOKES = 10
-MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 5000, 0.25
+MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 2000, 0.1
 
 
 def predicted_classes(outputs):

@@ -7,15 +7,12 @@ lets everything through.
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import sys
-import threading
 from pathlib import Path
 
 _terminal = None  # set while tool output is redirected
-_preload: threading.Thread | None = None
 
 
 def verbose() -> bool:
@@ -95,23 +92,12 @@ def tool_output(log: Path):
             _terminal = None
 
 
-def preload_tensorflow() -> None:
-    """Start importing TensorFlow (about 2 s) in the background, for the steps that follow.
-
-    Only steps that write through `say`/`terminal` may run meanwhile: the import's chatter is
-    redirected at the descriptor level. `tensorflow()` waits for it before any TensorFlow work.
-    """
-    global _preload
-    if _preload is None and "tensorflow" not in sys.modules and not verbose():
-        _preload = threading.Thread(target=_import_tensorflow, args=(None,), daemon=True)
-        _preload.start()
-        atexit.register(_preload.join)  # never exit half-way through an import
+def tensorflow_imported() -> bool:
+    return "tensorflow" in sys.modules
 
 
 def tensorflow(log: Path | None = None):
     """TensorFlow, imported with its start-up chatter sent to `log` (or dropped)."""
-    if _preload is not None and _preload is not threading.current_thread():
-        _preload.join()
     return _import_tensorflow(log)
 
 
