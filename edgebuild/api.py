@@ -75,6 +75,7 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     from doit.doit_cmd import DoitMain
 
     from .console import BuildReporter
+    from .tasks import INDEX_TASK
 
     root = _root(root)
     recipes = validate(paths, root)
@@ -86,12 +87,15 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
             reporters.append(self)
 
     tasks = plan(recipes)
+    if paths:  # the index covers every recipe; building some leaves it alone
+        tasks = [t for t in tasks if t["basename"] != INDEX_TASK]
 
     def task_edgebuild():
         yield from tasks
 
     namespace = {"DOIT_CONFIG": doit_config(root, Reporter), "task_edgebuild": task_edgebuild}
-    args = ["run", *(["-n", str(jobs), "-P", "process"] if jobs > 1 else []), *(r.name for r in recipes)]
+    selected = [r.name for r in recipes] + ([INDEX_TASK] if not paths else [])
+    args = ["run", *(["-n", str(jobs), "-P", "process"] if jobs > 1 else []), *selected]
     if verbose:
         os.environ["EDGEBUILD_VERBOSE"] = "1"
     code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1

@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("directory", nargs="?", default=".", metavar="DIR")
 
     sub.add_parser("schema", help="print the recipe's JSON Schema (for editors)")
+
+    inspect = sub.add_parser("inspect", help="inputs, outputs, operators, tensors and size breakdown of a .tflite")
+    inspect.add_argument("model", metavar="MODEL.tflite")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    inspect.add_argument("--weights", metavar="OUT.npz", help="also write every constant tensor to an .npz")
     return parser
 
 
@@ -82,7 +87,21 @@ def _schema(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "validate": _validate, "list": _list, "init": _init, "schema": _schema}
+def _inspect(args) -> int:
+    import json
+
+    from .inspect import inspect_model, save_weights
+
+    result = inspect_model(args.model)
+    sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n" if args.json else result.text())
+    if args.weights:
+        count = save_weights(args.model, args.weights)
+        print(f"wrote {count} arrays to {args.weights}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"build": _build, "validate": _validate, "list": _list, "init": _init, "schema": _schema,
+            "inspect": _inspect}
 
 
 def main(argv=None) -> int:

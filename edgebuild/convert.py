@@ -60,7 +60,7 @@ def conversion_config(target: TargetSpec) -> dict:
             "calibration_samples": target.calibration_samples}
 
 
-def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log):
+def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log, announce: bool = True):
     """A TFLiteConverter for the recipe's source model, set up for the target's quantization."""
     tf = progress.tensorflow(log)
     path = source_model_path(recipe, layout)
@@ -72,7 +72,8 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
     if target.quantization in CALIBRATED:
         x_train = load_prepared(layout).x_train
         samples = x_train[:recipe.calibration_samples(target)]
-        progress.say(f"calibrating on {len(samples)} training samples")
+        if announce:
+            progress.say(f"calibrating on {len(samples)} training samples")
 
         def representative_dataset():
             for sample in samples:

@@ -7,7 +7,11 @@
     build/<recipe>/<target>/model.tflite
     build/<recipe>/<target>/metrics.json     accuracy, accuracy_drop, size_bytes, latency_ms_median, latency_ms_p90, ...
     build/<recipe>/<target>/verdict.json     passed, failures
+    build/<recipe>/<target>/inspect.json     operators, tensors, where the bytes go
+    build/<recipe>/<target>/quant_debug.json per-layer quantization error (int8, int16x8)
     build/<recipe>/summary.json              every target's metrics and verdict, reference, recipe hash, versions
+    build/<recipe>/report.html, report.md, charts/*.svg
+    build/report.html, build/report.md       an index over all recipes
 """
 from __future__ import annotations
 
@@ -79,9 +83,32 @@ class RecipeLayout:
     def verdict(self, target: str) -> Path:
         return self.target_dir(target) / "verdict.json"
 
+    def inspection(self, target: str) -> Path:
+        return self.target_dir(target) / "inspect.json"
+
+    def quant_debug(self, target: str) -> Path:
+        return self.target_dir(target) / "quant_debug.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.dir / "report.html"
+
+    @property
+    def report_md(self) -> Path:
+        return self.dir / "report.md"
+
+    @property
+    def charts_dir(self) -> Path:
+        """SVG charts beside report.md (report.html has them inline)."""
+        return self.dir / "charts"
+
     def log(self, step: str) -> Path:
         """Captured tool output (TensorFlow's, a training script's) of one step."""
         return self.dir / "logs" / f"{step.replace('/', '-')}.log"
+
+
+def index_reports(root: Path) -> tuple[Path, Path]:
+    return root / BUILD_DIR / "report.html", root / BUILD_DIR / "report.md"
 
 
 def write_bytes(path: Path, data: bytes) -> None:

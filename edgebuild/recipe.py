@@ -22,7 +22,8 @@ from .errors import RecipeError
 from .schema import (CALIBRATED, FILE_SOURCES, IMAGE_SOURCES, NAME_PATTERN, DatasetSource, Quantization,
                      RecipeSpec, TargetSpec)
 
-RESERVED_TARGET_NAMES = {"source"}
+RESERVED_TARGET_NAMES = {"source", "charts", "logs"}
+RESERVED_RECIPE_NAMES = {"reports"}  # the doit task that writes build/report.html
 DEFAULT_CALIBRATION_SAMPLES = 100
 
 Loc = tuple  # a field path such as ("targets", 3, "quantization")
@@ -111,6 +112,8 @@ def load_recipe(path: Path, root: Path) -> Recipe:
     labels, label_problems = _labels(spec, root)
     problems = _cross_check(spec, root) + label_problems
     name = spec.name or path.stem.replace("_", "-")
+    if name in RESERVED_RECIPE_NAMES:
+        problems.append((("name",), f"'{name}' is reserved for the index of all reports; choose another name"))
     if spec.name is None and not re.match(NAME_PATTERN, name):
         problems.append((("name",), f"the file name gives '{name}', which is not a valid recipe name; "
                                      "expected a `name:` of lowercase letters, digits and '-'"))
@@ -403,6 +406,11 @@ def _check_npz(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
 
 def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     problems, seen = [], set()
+    names = [t.name for t in spec.targets]
+    if spec.ship is not None and spec.ship not in names:
+        problems.append((("ship",), f"expected one of the target names ({', '.join(names)}); got {spec.ship!r}"))
+    if spec.templates is not None and not (root / spec.templates).is_dir():
+        problems.append((("templates",), f"folder {spec.templates} not found"))
     for i, target in enumerate(spec.targets):
         if target.name in seen:
             problems.append((("targets", i, "name"), f"expected a unique target name; '{target.name}' is used twice"))

@@ -120,6 +120,11 @@ class RecipeSpec(Strict):
     labels: Union[list[str], str] = Field(description="Class names in output order, or a file with one label per line.")
     targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
+    ship: Optional[str] = Field(
+        None, description="The target the bundles ship. Default: the smallest target that passed every threshold.")
+    templates: Optional[str] = Field(
+        None, description="A folder of your own templates (android/, ios/, report/); a file there replaces "
+        "edgebuild's file of the same name.")
 
     @field_validator("labels", mode="before")
     @classmethod

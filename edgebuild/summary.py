@@ -44,6 +44,22 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
         "passed": all(t["verdict"]["passed"] for t in targets),
         "failures": [line for t in targets for line in t["verdict"]["failures"]],
         "versions": tool_versions(),
+        "ship": recipe.spec.ship,
     }
     write_json(layout.summary, summary)
     return summary
+
+
+def shipped_target(summary: dict, ship: str | None = None) -> tuple[str | None, str]:
+    """(target, why): the recipe's `ship:` if it passed, else the smallest target that passed every threshold."""
+    passed = [t for t in summary["targets"] if t["verdict"]["passed"]]
+    if ship is not None:
+        chosen = next(t for t in summary["targets"] if t["name"] == ship)
+        if not chosen["verdict"]["passed"]:
+            return None, f"ship: {ship} did not pass every threshold"
+        return ship, f"named by the recipe's ship: ({chosen['metrics']['size_bytes']} bytes)"
+    if not passed:
+        return None, "no target passed every threshold"
+    smallest = min(passed, key=lambda t: (t["metrics"]["size_bytes"], t["name"]))
+    return smallest["name"], (f"the smallest of the {len(passed)} targets that passed every threshold "
+                              f"({smallest['metrics']['size_bytes']} bytes)")

@@ -2,10 +2,14 @@
 
 Per recipe (doit names them `<recipe>:<step>`):
 
-    data ──> source ──> reference ───────────────┐
-      │        │                                  v
-      │        └──> convert/<t> ──> evaluate/<t> ──> gate/<t> ──> summary
-      └───────────────(calibration)──^
+    data ──> source ──> reference ──────────────┐
+      │        │                                 v
+      │        └──> convert/<t> ──> evaluate/<t> ──> gate/<t> ──> summary ──> report ──> check
+      │                   ├──> inspect/<t> ─────────────────────────────────────^
+      └─(calibration)─────┴──> debug/<t> (int8) ─────────────────────────────^
+
+`check` fails the build when a gate failed, after the report shows why; the `reports`
+task writes the index over all recipes.
 
 Each task lists the files it reads (`file_dep`) and writes (`targets`), and
 `config_changed` on exactly the part of the recipe it depends on, so an edited
@@ -16,11 +20,13 @@ from __future__ import annotations
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from . import __version__, convert, datasets, evaluate, gate, sources, summary
+from . import __version__, convert, datasets, evaluate, gate, inspect, quantdebug, report, sources, summary
 from .errors import EdgebuildError
-from .layout import RecipeLayout, read_json, write_json
-from .recipe import Recipe
-from .schema import CALIBRATED, DatasetSource
+from .layout import RecipeLayout, index_reports, read_json, write_json
+from .recipe import RESERVED_RECIPE_NAMES, Recipe
+from .schema import CALIBRATED, DatasetSource, Quantization
+
+INDEX_TASK = next(iter(RESERVED_RECIPE_NAMES))
 
 EVALUATION_SETTINGS = {"batch": evaluate.BATCH, "warmup": evaluate.WARMUP_INVOKES,
                        "invokes": [evaluate.MIN_INVOKES, evaluate.MAX_INVOKES, evaluate.MIN_SECONDS]}
@@ -82,14 +88,29 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
             _task(recipe, f"gate/{t}", "check the thresholds", write_verdict,
                   [recipe, layout, t], [layout.metrics(t)], [layout.verdict(t)],
                   {"limits": recipe.thresholds_for(target), "where": recipe.where(t)}),
+            _task(recipe, f"inspect/{t}", "operators, tensors, where the bytes go", inspect.inspect_target,
+                  [recipe, layout, t], [layout.model(t)], [layout.inspection(t)], {}),
         ]
+        if target.quantization == Quantization.int8:
+            tasks.append(_task(recipe, f"debug/{t}", "per-layer quantization error", quantdebug.debug_target,
+                               [recipe, layout, t], [*model_files, layout.source_info, layout.data],
+                               [layout.quant_debug(t)],
+                               {**convert.conversion_config(target), "samples": quantdebug.DEBUG_SAMPLES}))
     names = [t.name for t in spec.targets]
-    tasks.append({
-        **_task(recipe, "summary", "every target's metrics and verdict; fails if a gate failed", summary.write_summary,
-                [recipe, layout], [layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
-                [layout.summary], {"hash": recipe.hash, "file": recipe.file}),
-        "actions": [(run_step, [summary.write_summary, recipe, layout]), (fail_on_gate_failures, [layout])],
-    })
+    tasks.append(_task(recipe, "summary", "every target's metrics and verdict", summary.write_summary,
+                       [recipe, layout], [layout.reference, layout.preprocess,
+                                          *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
+                       [layout.summary], {"hash": recipe.hash, "file": recipe.file}))
+    debug_files = [layout.quant_debug(t.name) for t in spec.targets if t.quantization == Quantization.int8]
+    tasks.append(_task(recipe, "report", "report.html and report.md with charts", report.render_recipe,
+                       [recipe, layout], [layout.summary, *(layout.inspection(n) for n in names), *debug_files,
+                                          *report.template_files(recipe)],
+                       [layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg"
+                                                                for c in report.CHART_NAMES)],
+                       {"templates": spec.templates, "ship": spec.ship}))
+    tasks.append({"basename": recipe.name, "name": "check", "doc": "fail the build if a gate failed",
+                  "actions": [(fail_on_gate_failures, [layout])], "file_dep": [str(layout.summary), str(layout.report_html)],
+                  "uptodate": [config_changed({"edgebuild": __version__})]})
     return tasks
 
 
@@ -115,5 +136,20 @@ def fail_on_gate_failures(layout: RecipeLayout):
     return TaskFailed("\n".join(failures)) if failures else None
 
 
+def index_task(recipes: list[Recipe]) -> dict:
+    """build/report.html and build/report.md over every recipe."""
+    root = recipes[0].root
+    summaries = [RecipeLayout(root, r.name).summary for r in recipes]
+    return {
+        "basename": INDEX_TASK, "doc": "the index of every recipe's report",
+        "actions": [(run_step, [report.render_index, recipes, root])],
+        "file_dep": [str(p) for p in [*summaries, *report.template_files(None)]],
+        "targets": [str(p) for p in index_reports(root)],
+        "uptodate": [config_changed({"edgebuild": __version__, "recipes": [r.name for r in recipes]})],
+        "clean": True,
+    }
+
+
 def all_tasks(recipes: list[Recipe]) -> list[dict]:
-    return [task for recipe in recipes for task in recipe_tasks(recipe)]
+    tasks = [task for recipe in recipes for task in recipe_tasks(recipe)]
+    return tasks + ([index_task(recipes)] if recipes else [])

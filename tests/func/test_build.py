@@ -15,8 +15,9 @@ def test_cold_build_writes_the_layout_and_measures_in_litert(iris_project):
     result = iris_project.build()
     assert result.exit_code == 0, result.output
     assert result.executed == ["iris:data", "iris:source", "iris:reference",
-                               "iris:convert/fp32", "iris:evaluate/fp32", "iris:gate/fp32",
-                               "iris:convert/int8", "iris:evaluate/int8", "iris:gate/int8", "iris:summary"]
+                               "iris:convert/fp32", "iris:evaluate/fp32", "iris:gate/fp32", "iris:inspect/fp32",
+                               "iris:convert/int8", "iris:evaluate/int8", "iris:gate/int8", "iris:inspect/int8",
+                               "iris:debug/int8", "iris:summary", "iris:report", "iris:check", "reports"]
     reference = read(iris_project, "build/iris/reference.json")
     fp32 = read(iris_project, "build/iris/fp32/metrics.json")
     int8 = read(iris_project, "build/iris/int8/metrics.json")
@@ -52,21 +53,23 @@ def test_litert_metrics_agree_with_the_interpreter_run_by_hand(iris_project):
 def test_second_build_runs_nothing(iris_project):
     iris_project.build()
     again = iris_project.build()
-    assert again.exit_code == 0 and again.executed == [] and again.up_to_date == 10
+    assert again.exit_code == 0 and again.executed == [] and again.up_to_date == 16
 
 
 def test_threshold_edit_reruns_only_gates(iris_project):
     iris_project.build()
     iris_project.edit("recipes/iris.yaml", "max_size_kb: 50", "max_size_kb: 40")
     result = iris_project.build()
-    assert result.executed == ["iris:gate/fp32", "iris:gate/int8", "iris:summary"]
+    assert result.executed == ["iris:gate/fp32", "iris:gate/int8", "iris:summary", "iris:report", "iris:check",
+                               "reports"]
 
 
 def test_target_edit_reconverts_only_that_target(iris_project):
     iris_project.build()
     iris_project.edit("recipes/iris.yaml", "calibration_samples: 50", "calibration_samples: 20")
     result = iris_project.build()
-    assert result.executed == ["iris:convert/int8", "iris:evaluate/int8", "iris:gate/int8", "iris:summary"]
+    assert result.executed == ["iris:convert/int8", "iris:evaluate/int8", "iris:gate/int8", "iris:inspect/int8",
+                               "iris:debug/int8", "iris:summary", "iris:report", "iris:check", "reports"]
 
 
 def test_failed_gate_fails_the_build_names_everything_and_keeps_failing(iris_project):
@@ -83,7 +86,9 @@ def test_failed_gate_fails_the_build_names_everything_and_keeps_failing(iris_pro
     assert read(iris_project, "build/iris/int8/verdict.json")["passed"] is True
     assert read(iris_project, "build/iris/summary.json")["failures"] == [expected]
     again = iris_project.build()  # a failed build is never "up to date"
-    assert again.exit_code == 1 and again.executed == ["iris:summary"] and again.failures == [expected]
+    assert again.exit_code == 1 and again.executed == ["iris:check"] and again.failures == [expected]
+    # the report was still written, with the failure in it
+    assert expected in iris_project.path("build/iris/report.md").read_text()
 
 
 def test_one_failing_recipe_does_not_stop_another(iris_project):

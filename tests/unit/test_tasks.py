@@ -25,7 +25,7 @@ def tasks_of(tmp_path, text=RECIPE):
 
 
 def rel(paths, root):
-    return [Path(p).relative_to(root).as_posix() for p in paths]
+    return [Path(p).relative_to(root).as_posix() for p in paths if Path(p).is_relative_to(root)]
 
 
 def config_of(task):
@@ -33,8 +33,10 @@ def config_of(task):
 
 
 def test_steps_in_build_order(tmp_path):
-    assert list(tasks_of(tmp_path)) == ["data", "source", "reference", "convert/f", "evaluate/f", "gate/f",
-                                        "convert/q", "evaluate/q", "gate/q", "summary"]
+    assert list(tasks_of(tmp_path)) == ["data", "source", "reference",
+                                        "convert/f", "evaluate/f", "gate/f", "inspect/f",
+                                        "convert/q", "evaluate/q", "gate/q", "inspect/q", "debug/q",
+                                        "summary", "report", "check"]
 
 
 def test_file_deps_and_targets_follow_the_layout(tmp_path):
@@ -49,6 +51,10 @@ def test_file_deps_and_targets_follow_the_layout(tmp_path):
     assert rel(tasks["gate/q"]["file_dep"], tmp_path) == ["build/r/q/metrics.json"]
     assert rel(tasks["gate/q"]["targets"], tmp_path) == ["build/r/q/verdict.json"]
     assert rel(tasks["summary"]["targets"], tmp_path) == ["build/r/summary.json"]
+    # reports read only what the build wrote: a report never reconverts
+    report_deps = rel(tasks["report"]["file_dep"], tmp_path)
+    assert [d for d in report_deps if not d.startswith("build/")] == []  # plus templates, outside tmp_path
+    assert "build/r/q/quant_debug.json" in report_deps and "build/r/f/inspect.json" in report_deps
 
 
 def test_each_step_depends_on_exactly_its_part_of_the_recipe(tmp_path):
@@ -59,7 +65,7 @@ def test_each_step_depends_on_exactly_its_part_of_the_recipe(tmp_path):
     after = tasks_of(tmp_path, RECIPE.replace("{name: q, quantization: int8,", "{name: q, quantization: int8, "
                                                                                "calibration_samples: 7,"))
     changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
-    assert changed == {"convert/q", "summary"}
+    assert changed == {"convert/q", "debug/q", "summary"}
     after = tasks_of(tmp_path, RECIPE.replace("inputs: [extra.txt]", "inputs: [extra.txt], args: [--epochs, '3']"))
     changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
     assert changed == {"source", "summary"}

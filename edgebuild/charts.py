@@ -1,0 +1,93 @@
+"""Small deterministic SVG charts for reports: no JavaScript, no fonts or files to fetch.
+
+Each function returns a complete <svg> element as text; labels are XML-escaped here.
+"""
+from __future__ import annotations
+
+from html import escape
+
+WIDTH, ROW, LEFT, RIGHT = 640, 26, 150, 120
+PASS, FAIL, NEUTRAL, LIMIT = "#2e7d32", "#c62828", "#607d8b", "#ef6c00"
+FONT = 'font-family="sans-serif" font-size="12"'
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def bar_chart(title: str, rows: list[tuple[str, float, str, bool | None]], limit: float | None = None,
+              limit_label: str = "") -> str:
+    """Horizontal bars: (label, value, value text, passed) per row; an optional limit as a dashed line."""
+    top, height = 30, 30 + ROW * len(rows) + 24
+    span = max([v for _, v, _, _ in rows] + [limit or 0]) or 1.0
+    scale = (WIDTH - LEFT - RIGHT) / span
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>']
+    for i, (label, value, text, passed) in enumerate(rows):
+        y = top + i * ROW
+        color = NEUTRAL if passed is None else PASS if passed else FAIL
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 15}" {FONT} text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<rect x="{LEFT}" y="{y + 3}" width="{_num(max(value * scale, 1))}" height="{ROW - 8}" '
+                     f'fill="{color}"/>')
+        parts.append(f'<text x="{_num(LEFT + value * scale + 6)}" y="{y + 15}" {FONT}>{escape(text)}</text>')
+    if limit is not None:
+        x = _num(LEFT + limit * scale)
+        parts.append(f'<line x1="{x}" y1="{top - 4}" x2="{x}" y2="{top + ROW * len(rows)}" stroke="{LIMIT}" '
+                     f'stroke-width="2" stroke-dasharray="5,3"/>')
+        parts.append(f'<text x="{x}" y="{height - 6}" {FONT} fill="{LIMIT}" text-anchor="middle">'
+                     f'{escape(limit_label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def scatter(title: str, points: list[tuple[str, float, float, bool | None]], x_label: str, y_label: str,
+            x_limit: float | None = None, y_limit: float | None = None, x_limit_label: str = "",
+            y_limit_label: str = "") -> str:
+    """Points (label, x, y, passed) with axes from zero on x and around the data on y; limits as dashed lines."""
+    width, height, left, bottom, top, right = WIDTH, 340, 60, 40, 30, 30
+    xs = [x for _, x, _, _ in points] + ([x_limit] if x_limit is not None else [])
+    ys = [y for _, _, y, _ in points] + ([y_limit] if y_limit is not None else [])
+    x_max = max(xs) * 1.1 or 1.0
+    y_low, y_high = min(ys), max(ys)
+    pad = max((y_high - y_low) * 0.15, 0.01)
+    y_low, y_high = max(0.0, y_low - pad), min(1.0, y_high + pad) if y_high <= 1 else y_high + pad
+
+    def px(x):
+        return left + x / x_max * (width - left - right)
+
+    def py(y):
+        return height - bottom - (y - y_low) / ((y_high - y_low) or 1) * (height - top - bottom)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>',
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#444"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#444"/>',
+             f'<text x="{(left + width - right) // 2}" y="{height - 8}" {FONT} text-anchor="middle">'
+             f'{escape(x_label)}</text>',
+             f'<text x="14" y="{(top + height - bottom) // 2}" {FONT} text-anchor="middle" '
+             f'transform="rotate(-90 14 {(top + height - bottom) // 2})">{escape(y_label)}</text>',
+             f'<text x="{left - 4}" y="{_num(py(y_low) + 4)}" {FONT} text-anchor="end">{y_low:.3f}</text>',
+             f'<text x="{left - 4}" y="{_num(py(y_high) + 4)}" {FONT} text-anchor="end">{y_high:.3f}</text>',
+             f'<text x="{_num(px(x_max))}" y="{height - bottom + 14}" {FONT} text-anchor="end">{x_max:.1f}</text>']
+    if y_limit is not None:
+        parts.append(f'<line x1="{left}" y1="{_num(py(y_limit))}" x2="{width - right}" y2="{_num(py(y_limit))}" '
+                     f'stroke="{LIMIT}" stroke-width="2" stroke-dasharray="5,3"/>')
+        parts.append(f'<text x="{width - right}" y="{_num(py(y_limit) - 4)}" {FONT} fill="{LIMIT}" '
+                     f'text-anchor="end">{escape(y_limit_label)}</text>')
+    if x_limit is not None:
+        parts.append(f'<line x1="{_num(px(x_limit))}" y1="{top}" x2="{_num(px(x_limit))}" y2="{height - bottom}" '
+                     f'stroke="{LIMIT}" stroke-width="2" stroke-dasharray="5,3"/>')
+        parts.append(f'<text x="{_num(px(x_limit) - 4)}" y="{top + 12}" {FONT} fill="{LIMIT}" text-anchor="end">'
+                     f'{escape(x_limit_label)}</text>')
+    for i, (label, x, y, passed) in enumerate(points):
+        color = NEUTRAL if passed is None else PASS if passed else FAIL
+        parts.append(f'<circle cx="{_num(px(x))}" cy="{_num(py(y))}" r="6" fill="{color}"/>')
+        # labels of nearby points would overlap: stack them, each on its own line above the point
+        close = sum(1 for _, x2, y2, _ in points[:i] if abs(px(x2) - px(x)) < 40 and abs(py(y2) - py(y)) < 14)
+        parts.append(f'<text x="{_num(px(x) + 9)}" y="{_num(py(y) - 6 - 14 * close)}" {FONT}>{escape(label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,146 @@
+"""Build results -> HTML and Markdown reports, per recipe and an index over all recipes.
+
+`recipe_context` gathers what a report shows from the JSON the build wrote (no model is
+touched); `render_recipe` / `render_index` turn it into files through Jinja templates in
+templates/report/ (a recipe's own `templates:` folder may replace any of them).
+Everything is deterministic except the one line that says when the report was made.
+"""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from . import charts
+from .layout import RecipeLayout, index_reports, read_json, write_bytes
+from .recipe import Recipe
+from .resources import templates_dir
+from .schema import Quantization
+from .summary import shipped_target
+
+THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_latency_ms")
+CHART_NAMES = ("size", "accuracy", "latency")
+
+
+def environment(extra_dir: Path | None = None):
+    """Jinja, autoescaping HTML templates; a recipe's own folder first, then edgebuild's."""
+    import jinja2
+
+    folders = ([str(extra_dir / "report")] if extra_dir else []) + [str(templates_dir() / "report")]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
+                             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = markdown_cell
+    env.filters["kb"] = lambda n: f"{n / 1000:.1f}"
+    return env
+
+
+def markdown_cell(value) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, HTML made inert, one line."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def template_files(recipe: Recipe | None) -> list[Path]:
+    """The template files a report reads (the report task's file_dep)."""
+    folders = [templates_dir() / "report"]
+    if recipe is not None and recipe.spec.templates:
+        folders.insert(0, recipe.path(recipe.spec.templates) / "report")
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file())
+
+
+def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
+    summary = read_json(layout.summary)
+    reference = summary["reference"]
+    targets = summary["targets"]
+    for target in targets:
+        target["inspect"] = read_json(layout.inspection(target["name"]))
+        if target["quantization"] == Quantization.int8.value:
+            target["quant_debug"] = read_json(layout.quant_debug(target["name"]))
+        elif target["quantization"] == Quantization.int16x8.value:
+            target["quant_debug"] = {"available": False, "layers": [], "reason": (
+                "TensorFlow's QuantizationDebugger measures full-integer int8 quantization only")}
+    shipped, why = shipped_target(summary, recipe.spec.ship)
+    focus = shipped or max(targets, key=lambda t: (t["metrics"]["accuracy"], -t["metrics"]["size_bytes"]))["name"]
+    focus_target = next(t for t in targets if t["name"] == focus)
+    confusion = focus_target["metrics"]["confusion"]
+    per_class = [(label, row[i], sum(row), row[i] / sum(row) if sum(row) else None)
+                 for i, (label, row) in enumerate(zip(summary["labels"], confusion))]
+    thresholds = [name for name in THRESHOLD_ORDER if any(name in t["thresholds"] for t in targets)]
+    gate_rows = []
+    for target in targets:
+        checks = {c["threshold"]: c for c in target["verdict"]["checks"]}
+        gate_rows.append({"target": target["name"], "passed": target["verdict"]["passed"],
+                          "cells": [checks.get(name) for name in thresholds]})
+    return {
+        "summary": summary, "reference": reference, "targets": targets, "thresholds": thresholds,
+        "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
+        "focus_is_shipped": focus == shipped, "confusion": confusion, "per_class": per_class,
+        "charts": recipe_charts(summary), "chart_names": CHART_NAMES,
+    }
+
+
+def recipe_charts(summary: dict) -> dict[str, str]:
+    reference, targets = summary["reference"], summary["targets"]
+
+    def common(name):
+        limits = {t["thresholds"].get(name) for t in targets}
+        return limits.pop() if len(limits) == 1 else None  # draw a limit only where every target shares it
+
+    size_rows = [(f"unconverted ({reference['format']})", reference["size_bytes"] / 1000,
+                  f"{reference['size_bytes'] / 1000:.1f} KB (1.000)", None)]
+    size_rows += [(t["name"], t["metrics"]["size_bytes"] / 1000,
+                   f"{t['metrics']['size_bytes'] / 1000:.1f} KB ({t['metrics']['size_bytes'] / reference['size_bytes']:.3f})",
+                   t["verdict"]["passed"]) for t in targets]
+    max_kb, min_acc, max_ms = common("max_size_kb"), common("min_accuracy"), common("max_latency_ms")
+    return {
+        "size": charts.bar_chart("Size ladder (KB, ratio to the unconverted model)", size_rows, max_kb,
+                                 f"max_size_kb {max_kb:g}" if max_kb is not None else ""),
+        "accuracy": charts.scatter(
+            "Accuracy against size", [(t["name"], t["metrics"]["size_bytes"] / 1000, t["metrics"]["accuracy"],
+                                       t["verdict"]["passed"]) for t in targets],
+            "size (KB)", "accuracy", x_limit=max_kb, y_limit=min_acc,
+            x_limit_label=f"max_size_kb {max_kb:g}" if max_kb is not None else "",
+            y_limit_label=f"min_accuracy {min_acc:g}" if min_acc is not None else ""),
+        "latency": charts.bar_chart(
+            "Median latency per single-sample invoke (ms, one thread)",
+            [(t["name"], t["metrics"]["latency_ms_median"],
+              f"{t['metrics']['latency_ms_median']:.3f} ms (p90 {t['metrics']['latency_ms_p90']:.3f})",
+              t["verdict"]["passed"]) for t in targets],
+            max_ms, f"max_latency_ms {max_ms:g}" if max_ms is not None else ""),
+    }
+
+
+def _built_at() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def render_recipe(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
+    """Write report.html, report.md and charts/*.svg for one recipe; returns the paths."""
+    context = recipe_context(recipe, layout)
+    env = environment(recipe.path(recipe.spec.templates) if recipe.spec.templates else None)
+    built_at = _built_at()
+    written = []
+    for name, svg in context["charts"].items():
+        path = layout.charts_dir / f"{name}.svg"
+        write_bytes(path, svg.encode())
+        written.append(path)
+    for template, path in (("recipe.html.j2", layout.report_html), ("recipe.md.j2", layout.report_md)):
+        write_bytes(path, env.get_template(template).render(**context, built_at=built_at).encode())
+        written.append(path)
+    return written
+
+
+def render_index(recipes: list[Recipe], root: Path) -> list[Path]:
+    """build/report.html and build/report.md: every recipe's verdict, shipped target and sizes."""
+    rows = []
+    for recipe in recipes:
+        summary = read_json(RecipeLayout(root, recipe.name).summary)
+        shipped, why = shipped_target(summary, recipe.spec.ship)
+        rows.append({"summary": summary, "shipped": shipped, "why": why, "link": f"{recipe.name}/report"})
+    env = environment()
+    built_at = _built_at()
+    html, md = index_reports(root)
+    for template, path in (("index.html.j2", html), ("index.md.j2", md)):
+        write_bytes(path, env.get_template(template).render(rows=rows, built_at=built_at).encode())
+    return [html, md]
