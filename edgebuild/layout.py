@@ -12,6 +12,8 @@
     build/<recipe>/summary.json              every target's metrics and verdict, reference, recipe hash, versions
     build/<recipe>/report.html, report.md, charts/*.svg
     build/report.html, build/report.md       an index over all recipes
+    build/<recipe>/ship.json, shipped.tflite the target the bundles ship, and why
+    dist/<recipe>/android/, dist/<recipe>/ios/, dist/<recipe>-android.zip, dist/<recipe>-ios.zip
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUILD_DIR = "build"
+DIST_DIR = "dist"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,22 @@ class RecipeLayout:
         return self.target_dir(target) / "quant_debug.json"
 
     @property
+    def ship_info(self) -> Path:
+        """Which target ships, why, and what the bundles say about it."""
+        return self.dir / "ship.json"
+
+    @property
+    def shipped_model(self) -> Path:
+        """A copy of the shipped target's model: bundles depend on it, not on every target."""
+        return self.dir / "shipped.tflite"
+
+    def bundle_dir(self, platform: str) -> Path:
+        return self.root / DIST_DIR / self.name / platform
+
+    def bundle_zip(self, platform: str) -> Path:
+        return self.root / DIST_DIR / f"{self.name}-{platform}.zip"
+
+    @property
     def report_html(self) -> Path:
         return self.dir / "report.html"
 
@@ -116,6 +135,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make artifacts private to their builder
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

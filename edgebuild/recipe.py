@@ -62,6 +62,15 @@ class Recipe:
                     limits[field] = value
         return limits
 
+    def model_hash(self, target: TargetSpec) -> str:
+        """A hash of what made one target's model (source, data, preprocessing, labels, conversion), not of
+        thresholds or bundle settings: what a bundle records, so a threshold edit leaves bundles alone."""
+        spec = self.spec
+        parts = [spec.model.model_dump(mode="json"), spec.dataset.model_dump(mode="json"),
+                 spec.preprocess.model_dump(mode="json"), list(self.labels),
+                 target.model_dump(mode="json", exclude={"thresholds", "name"})]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
     def calibration_samples(self, target: TargetSpec) -> int:
         return target.calibration_samples or DEFAULT_CALIBRATION_SAMPLES
 

@@ -110,6 +110,23 @@ class TargetSpec(Strict):
     thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")
 
 
+class AndroidBundle(Strict):
+    enabled: bool = Field(True, description="Build dist/<recipe>/android/.")
+    package: Optional[str] = Field(None, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
+                                   description="Kotlin package of the wrapper. Default: com.example.<recipe_name>.")
+
+
+class IosBundle(Strict):
+    enabled: bool = Field(True, description="Build dist/<recipe>/ios/.")
+    module: Optional[str] = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$",
+                                  description="Swift module and type prefix. Default: the recipe name in CamelCase.")
+
+
+class Bundles(Strict):
+    android: AndroidBundle = Field(default_factory=AndroidBundle)
+    ios: IosBundle = Field(default_factory=IosBundle)
+
+
 class RecipeSpec(Strict):
     name: Optional[str] = Field(None, pattern=NAME_PATTERN,
                                 description="Default: the file name's stem with '_' as '-'. Lowercase letters, digits, '-'.")
@@ -122,6 +139,7 @@ class RecipeSpec(Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
     ship: Optional[str] = Field(
         None, description="The target the bundles ship. Default: the smallest target that passed every threshold.")
+    bundles: Bundles = Field(default_factory=Bundles, description="The app bundles built from the shipped target.")
     templates: Optional[str] = Field(
         None, description="A folder of your own templates (android/, ios/, report/); a file there replaces "
         "edgebuild's file of the same name.")

@@ -20,7 +20,8 @@ from __future__ import annotations
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from . import __version__, convert, datasets, evaluate, gate, inspect, quantdebug, report, sources, summary
+from . import __version__, bundle, convert, datasets, evaluate, gate, inspect, quantdebug, report, sources, summary
+from .bundle import ship as _ship  # noqa: F401  (bundle.ship is the ship step)
 from .errors import EdgebuildError
 from .layout import RecipeLayout, index_reports, read_json, write_json
 from .recipe import RESERVED_RECIPE_NAMES, Recipe
@@ -68,7 +69,7 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
         _task(recipe, "data", "prepare the dataset: load, split, preprocess", datasets.write_prepared,
               [recipe, layout], data_inputs, [layout.data, layout.preprocess],
               {"dataset": spec.dataset.model_dump(mode="json"), "preprocess": spec.preprocess.model_dump(mode="json"),
-               "labels": list(recipe.labels)}),
+               "labels": list(recipe.labels), "format": datasets.FORMAT}),
         _task(recipe, "source", f"{sources.source_kind(recipe)}: the unconverted model", sources.build_source,
               [recipe, layout], [*sources.source_files(recipe), layout.data], [*model_files, layout.source_info],
               {"model": spec.model.model_dump(mode="json"), "labels": len(recipe.labels)}),
@@ -108,6 +109,18 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
                        [layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg"
                                                                 for c in report.CHART_NAMES)],
                        {"templates": spec.templates, "ship": spec.ship}))
+    tasks.append(_task(recipe, "ship", "pick the target the bundles ship", bundle.ship.write_ship, [recipe, layout],
+                       [layout.summary, *(layout.model(n) for n in names)], [layout.ship_info],
+                       {"ship": spec.ship}))
+    for platform, module in bundle.PLATFORMS.items():
+        if not module.enabled(recipe):
+            continue
+        tasks.append(_task(recipe, f"bundle/{platform}", f"the {platform} bundle of the shipped target",
+                           bundle.build_bundle, [recipe, layout, platform],
+                           [layout.ship_info, layout.data, layout.preprocess, *bundle.template_files(recipe, platform)],
+                           [layout.bundle_zip(platform), layout.bundle_dir(platform) / "manifest.json"],
+                           {"settings": module.settings(recipe), "labels": list(recipe.labels),
+                            "description": spec.description}))
     tasks.append({"basename": recipe.name, "name": "check", "doc": "fail the build if a gate failed",
                   "actions": [(fail_on_gate_failures, [layout])], "file_dep": [str(layout.summary), str(layout.report_html)],
                   "uptodate": [config_changed({"edgebuild": __version__})]})

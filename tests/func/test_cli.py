@@ -80,5 +80,5 @@ def test_parallel_build(iris_project):
     result = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build", "-n", "2"], cwd=iris_project.root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "edgebuild: 16 steps run, 0 up to date" in result.stderr
+    assert "edgebuild: 19 steps run, 0 up to date" in result.stderr
     assert json.loads(iris_project.path("build/iris/summary.json").read_text())["passed"]

@@ -36,7 +36,7 @@ def test_steps_in_build_order(tmp_path):
     assert list(tasks_of(tmp_path)) == ["data", "source", "reference",
                                         "convert/f", "evaluate/f", "gate/f", "inspect/f",
                                         "convert/q", "evaluate/q", "gate/q", "inspect/q", "debug/q",
-                                        "summary", "report", "check"]
+                                        "summary", "report", "ship", "bundle/android", "bundle/ios", "check"]
 
 
 def test_file_deps_and_targets_follow_the_layout(tmp_path):
@@ -61,7 +61,7 @@ def test_each_step_depends_on_exactly_its_part_of_the_recipe(tmp_path):
     before = tasks_of(tmp_path)
     after = tasks_of(tmp_path, RECIPE.replace("thresholds: {min_accuracy: 0.9}", "thresholds: {min_accuracy: 0.8}"))
     changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
-    assert changed == {"gate/f", "summary"}  # q overrides min_accuracy, so its gate is unchanged
+    assert changed == {"gate/f", "summary"}  # q overrides min_accuracy, so its gate is unchanged; no bundle
     after = tasks_of(tmp_path, RECIPE.replace("{name: q, quantization: int8,", "{name: q, quantization: int8, "
                                                                                "calibration_samples: 7,"))
     changed = {name for name in before if config_of(before[name]) != config_of(after[name])}

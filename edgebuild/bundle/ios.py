@@ -1,0 +1,31 @@
+"""The iOS bundle: a Swift wrapper over TensorFlowLiteSwift's Interpreter, an XCTest, a Podfile snippet.
+
+TensorFlowLiteSwift ships through CocoaPods only, so there is no Package.swift: resources are
+looked up in the bundle of the class that uses them, as in an app or test target.
+"""
+from __future__ import annotations
+
+from ..recipe import Recipe
+from .render import camel
+
+PLATFORM = "ios"
+
+TEMPLATES = {
+    "ios/Classifier.swift.j2": "Sources/{module}/{name}Classifier.swift",
+    "ios/Processing.swift.j2": "Sources/{module}/{name}Processing.swift",
+    "ios/GoldenTests.swift.j2": "Tests/{module}Tests/{name}GoldenTests.swift",
+    "ios/Podfile.j2": "Podfile.snippet",
+    "ios/README.md.j2": "README.md",
+}
+MODEL_PATH = "Sources/{module}/Resources/{model_file}"
+LABELS_PATH = "Sources/{module}/Resources/{recipe}-labels.txt"
+METADATA_PATH = "Sources/{module}/Resources/{recipe}-metadata.json"
+GOLDEN_PATH = "Tests/{module}Tests/Resources/{recipe}-golden.json"
+
+
+def settings(recipe: Recipe) -> dict:
+    return {"module": recipe.spec.bundles.ios.module or camel(recipe.name)}
+
+
+def enabled(recipe: Recipe) -> bool:
+    return recipe.spec.bundles.ios.enabled

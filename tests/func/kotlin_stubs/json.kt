@@ -1,0 +1,15 @@
+@file:Suppress("unused", "UNUSED_PARAMETER")
+
+package org.json
+
+class JSONObject(json: String) {
+    fun getJSONArray(name: String): JSONArray = TODO()
+    fun getString(name: String): String = TODO()
+    fun getDouble(name: String): Double = TODO()
+}
+
+class JSONArray {
+    fun length(): Int = TODO()
+    fun getJSONObject(index: Int): JSONObject = TODO()
+    fun getDouble(index: Int): Double = TODO()
+}

@@ -1,0 +1,3 @@
+package org.junit.runner
+
+annotation class RunWith(val value: kotlin.reflect.KClass<*>)

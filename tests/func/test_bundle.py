@@ -1,0 +1,240 @@
+"""Android and iOS bundles: file trees, manifests, deterministic zips, Kotlin that compiles and
+computes what Python computed on the JVM, Swift that parses, and doit reruns only when needed."""
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import IRIS_RECIPE, Project
+from edgebuild.bundle import runtimes
+
+STUBS = Path(__file__).parent / "kotlin_stubs"
+NASTY_LABELS = ['quote " and \\ backslash', "${price} $x */ /*", "日本語\nnew line"]
+
+TRAIN_DIGITS = """\
+import argparse, os
+import numpy as np
+import tensorflow as tf
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+tf.keras.utils.set_random_seed(0)
+d = np.load(os.environ["EDGEBUILD_DATA"])
+m = tf.keras.Sequential([tf.keras.Input((8, 8)), tf.keras.layers.Flatten(),
+                         tf.keras.layers.Dense(10, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+m.fit(d["x_train"], d["y_train"], epochs=8, verbose=0)
+m.save(a.out)
+"""
+
+DIGITS_RECIPE = """\
+name: digits8
+description: "Digits: 8x8 */ pixels, uint8 io"
+model: {script: train.py}
+dataset: {source: sklearn_digits}
+preprocess: {scale: 0.0625, normalize: {mean: 0.3, std: 0.4}}
+labels: [zero, one, two, three, four, five, six, seven, eight, nine]
+targets:
+  - {name: fp32, quantization: float32}
+  - {name: u8, quantization: int8, io: uint8, calibration_samples: 100}
+thresholds: {min_accuracy: 0.5}
+bundles: {android: {package: org.example.digits}}
+"""
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory, iris_keras):
+    project = Project(tmp_path_factory.mktemp("bundle") / "p")
+    (project.root / "models").mkdir(parents=True)
+    shutil.copy(iris_keras, project.root / "models" / "iris.keras")
+    nasty = IRIS_RECIPE.replace("name: iris", "name: nasty").replace(
+        "labels: [setosa, versicolor, virginica]", "labels: " + json.dumps(NASTY_LABELS, ensure_ascii=False))
+    project.write("recipes/nasty.yaml", nasty)
+    project.write("train.py", TRAIN_DIGITS)
+    project.write("recipes/digits8.yaml", DIGITS_RECIPE)
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    return project
+
+
+def tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_bundle_trees(bundled):
+    assert tree(bundled.path("dist/digits8/android")) == [
+        "README.md", "litert.gradle.kts", "manifest.json",
+        "src/androidTest/assets/digits8-golden.json",
+        "src/androidTest/java/org/example/digits/Digits8GoldenTest.kt",
+        "src/main/assets/digits8-labels.txt", "src/main/assets/digits8-metadata.json", "src/main/assets/digits8.tflite",
+        "src/main/java/org/example/digits/Digits8Classifier.kt",
+        "src/main/java/org/example/digits/Digits8Processing.kt"]
+    assert tree(bundled.path("dist/digits8/ios")) == [
+        "Podfile.snippet", "README.md",
+        "Sources/Digits8/Digits8Classifier.swift", "Sources/Digits8/Digits8Processing.swift",
+        "Sources/Digits8/Resources/digits8-labels.txt", "Sources/Digits8/Resources/digits8-metadata.json",
+        "Sources/Digits8/Resources/digits8.tflite",
+        "Tests/Digits8Tests/Digits8GoldenTests.swift", "Tests/Digits8Tests/Resources/digits8-golden.json",
+        "manifest.json"]
+
+
+def test_the_smallest_passing_target_ships_with_its_measurements(bundled):
+    summary = json.loads(bundled.path("build/digits8/summary.json").read_text())
+    u8 = next(t for t in summary["targets"] if t["name"] == "u8")
+    assert u8["metrics"]["size_bytes"] < summary["targets"][0]["metrics"]["size_bytes"]
+    meta = json.loads(bundled.path("dist/digits8/android/src/main/assets/digits8-metadata.json").read_text())
+    assert meta["target"] == "u8" and meta["quantization"] == "int8"
+    assert meta["measured"]["accuracy"] == u8["metrics"]["accuracy"]
+    assert meta["measured"]["latency_ms_median"] == u8["metrics"]["latency_ms_median"]
+    assert (meta["input"]["dtype"], meta["output"]["dtype"]) == ("uint8", "uint8")
+    assert meta["preprocess"]["scale"] == 0.0625 and meta["preprocess"]["mean"] == 0.3
+    assert meta["labels"][0] == "zero" and len(meta["recipe_hash"]) == 64
+    assert bundled.path("dist/digits8/android/src/main/assets/digits8.tflite").read_bytes() == \
+        bundled.path("build/digits8/u8/model.tflite").read_bytes()
+
+
+def test_manifests_and_zips_match_the_folders(bundled):
+    for name in ("digits8", "nasty"):
+        for platform in ("android", "ios"):
+            folder = bundled.path(f"dist/{name}/{platform}")
+            manifest = json.loads((folder / "manifest.json").read_text())
+            listed = {f["path"]: f for f in manifest["files"]}
+            assert sorted(listed) == [p for p in tree(folder) if p != "manifest.json"]
+            for path, entry in listed.items():
+                data = (folder / path).read_bytes()
+                assert (entry["size"], entry["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+            with zipfile.ZipFile(bundled.path(f"dist/{name}-{platform}.zip")) as archive:
+                infos = archive.infolist()
+                assert [i.filename for i in infos] == sorted(f"{name}-{platform}/{p}" for p in tree(folder))
+                assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+                assert {i.external_attr >> 16 for i in infos} == {0o644}
+                for info in infos:
+                    assert archive.read(info) == (folder / info.filename.split("/", 1)[1]).read_bytes()
+
+
+def test_labels_file_keeps_one_line_per_label(bundled):
+    text = bundled.path("dist/nasty/android/src/main/assets/nasty-labels.txt").read_text()
+    assert text.splitlines() == ['quote " and \\ backslash', "${price} $x */ /*", "日本語\\nnew line"]
+
+
+def test_rebundling_the_same_build_is_byte_identical(bundled):
+    zips = {p: p.read_bytes() for p in bundled.path("dist").glob("*.zip")}
+    shutil.rmtree(bundled.path("dist"))
+    result = bundled.build()
+    assert sorted(result.executed) == sorted(f"{n}:bundle/{p}" for n in ("digits8", "nasty") for p in ("android", "ios"))
+    assert {p: p.read_bytes() for p in bundled.path("dist").glob("*.zip")} == zips
+
+
+def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
+    """Generated Kotlin + Android/LiteRT stand-ins compile; the pure part, run on the JVM on the golden
+    vectors, quantizes the inputs to the same bytes and gives the same labels and scores (to the bit)."""
+    if shutil.which("kotlinc") is None:
+        pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
+    sources = sorted(str(p) for p in bundled.path("dist").glob("*/android/src/**/*.kt"))
+    checks, expected = [], []
+    for name, package, prefix in (("digits8", "org.example.digits", "Digits8"), ("nasty", "com.example.nasty", "Nasty")):
+        golden = json.loads(bundled.path(f"dist/{name}/android/src/androidTest/assets/{name}-golden.json").read_text())
+        for vector in golden["vectors"]:
+            raw = ", ".join(f"{float(np.float32(v))!r}f" for v in vector["raw"])
+            checks.append(f'check({package}.{prefix}Processing.inputBuffer(floatArrayOf({raw})), "{vector["output_hex"]}", '
+                          f'{len(vector["top"])}, {{ s -> {package}.{prefix}Processing.scores(s) }}, '
+                          f'{{ s, k -> {package}.{prefix}Processing.topK(s, k).map {{ it.label to it.score }} }})')
+            expected.append(vector["input_hex"])
+            expected += [f"{t['label'].encode().hex()} {int(np.float32(t['score']).view(np.int32))}" for t in vector["top"]]
+    harness = tmp_path / "GoldenCheck.kt"
+    harness.write_text(HARNESS.replace("CHECKS", "\n    ".join(checks)))
+    jar = tmp_path / "check.jar"
+    stubs = sorted(str(p) for p in STUBS.glob("*.kt"))
+    compiled = subprocess.run(["kotlinc", *sources, *stubs, str(harness), "-include-runtime", "-d", str(jar)],
+                              capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    kotlin_warnings = [line for line in compiled.stderr.splitlines() if "warning:" in line and "VM warning" not in line]
+    assert kotlin_warnings == []
+    ran = subprocess.run(["java", "-cp", str(jar), "GoldenCheckKt"], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == expected
+
+
+HARNESS = """\
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
+
+fun hex(buffer: ByteBuffer): String {
+    val bytes = ByteArray(buffer.remaining())
+    buffer.duplicate().get(bytes)
+    return bytes.joinToString("") { "%02x".format(it) }
+}
+
+fun check(input: ByteBuffer, outputHex: String, k: Int, scores: (ByteBuffer) -> FloatArray,
+          top: (FloatArray, Int) -> List<Pair<String, Float>>) {
+    println(hex(input))
+    val bytes = ByteArray(outputHex.length / 2) { outputHex.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
+    val output = ByteBuffer.allocateDirect(bytes.size).order(ByteOrder.nativeOrder())
+    output.put(bytes)
+    for ((label, score) in top(scores(output), k)) {
+        println(label.toByteArray(Charsets.UTF_8).joinToString("") { "%02x".format(it) } + " " +
+                java.lang.Float.floatToIntBits(score))
+    }
+}
+
+fun main() {
+    CHECKS
+}
+"""
+
+
+def test_kotlin_and_swift_literals_escape_every_label(bundled):
+    kotlin = bundled.path("dist/nasty/android/src/main/java/com/example/nasty/NastyProcessing.kt").read_text()
+    assert '"quote \\" and \\\\ backslash"' in kotlin
+    assert '"\\${price} \\$x */ /*"' in kotlin
+    assert '"\\u65e5\\u672c\\u8a9e\\nnew line"' in kotlin
+    swift = bundled.path("dist/nasty/ios/Sources/Nasty/NastyProcessing.swift").read_text()
+    assert '"${price} $x */ /*"' in swift and '"\\u{65e5}\\u{672c}\\u{8a9e}\\nnew line"' in swift
+    digits = bundled.path("dist/digits8/android/src/main/java/org/example/digits/Digits8Processing.kt").read_text()
+    assert " * Digits: 8x8 * / pixels, uint8 io" in digits  # a description cannot close the comment
+
+
+def test_swift_parses_with_a_real_swift_grammar(bundled):
+    import tree_sitter
+    import tree_sitter_swift
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_swift.language()))
+    files = sorted(bundled.path("dist").glob("*/ios/**/*.swift"))
+    assert len(files) == 6
+    for path in files:
+        root = parser.parse(path.read_bytes()).root_node
+        assert not root.has_error, path
+    broken = parser.parse(files[0].read_bytes().replace(b"public enum", b"public enum {", 1)).root_node
+    assert broken.has_error  # the check can fail
+
+
+def test_runtime_versions_are_pinned_in_one_place_and_match(bundled):
+    assert runtimes.LITERT_ANDROID == metadata.version("ai-edge-litert")
+    gradle = bundled.path("dist/digits8/android/litert.gradle.kts").read_text()
+    assert f'implementation("com.google.ai.edge.litert:litert:{runtimes.LITERT_ANDROID}")' in gradle
+    assert 'noCompress += "tflite"' in gradle
+    assert f"pod 'TensorFlowLiteSwift', '{runtimes.TFLITE_SWIFT}'" in bundled.path("dist/digits8/ios/Podfile.snippet").read_text()
+
+
+def test_bundles_rerun_only_when_what_they_carry_changes(bundled):
+    bundled.edit("recipes/digits8.yaml", "thresholds: {min_accuracy: 0.5}", "thresholds: {min_accuracy: 0.4}")
+    result = bundled.build()
+    assert "digits8:ship" in result.executed and not [t for t in result.executed if "bundle/" in t]
+    bundled.edit("recipes/digits8.yaml", "package: org.example.digits", "package: org.example.digits2")
+    assert [t for t in bundled.build().executed if "bundle/" in t] == ["digits8:bundle/android"]
+    assert bundled.path("dist/digits8/android/src/main/java/org/example/digits2/Digits8Classifier.kt").exists()
+    bundled.edit("recipes/digits8.yaml", "labels: [zero,", "labels: [nought,")
+    assert [t for t in bundled.build().executed if "bundle/" in t] == ["digits8:bundle/android", "digits8:bundle/ios"]
+
+
+def test_no_passing_target_means_no_bundle(bundled):
+    bundled.edit("recipes/nasty.yaml", "min_accuracy: 0.5", "min_accuracy: 1.0")
+    result = bundled.build()
+    assert result.exit_code == 1
+    assert not bundled.path("dist/nasty").exists() and not bundled.path("dist/nasty-android.zip").exists()
+    bundled.edit("recipes/nasty.yaml", "min_accuracy: 1.0", "min_accuracy: 0.5")
+    assert bundled.build().exit_code == 0 and bundled.path("dist/nasty-ios.zip").exists()
