@@ -21,11 +21,10 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from . import __version__, bundle, convert, datasets, evaluate, gate, inspect, quantdebug, report, sources, summary
-from .bundle import ship as _ship  # noqa: F401  (bundle.ship is the ship step)
 from .errors import EdgebuildError
 from .layout import RecipeLayout, index_reports, read_json, write_json
 from .recipe import RESERVED_RECIPE_NAMES, Recipe
-from .schema import CALIBRATED, DatasetSource, Quantization
+from .schema import CALIBRATED, DatasetSource, Quantization, TargetSpec
 
 INDEX_TASK = next(iter(RESERVED_RECIPE_NAMES))
 
@@ -58,14 +57,21 @@ def _task(recipe: Recipe, step: str, doc: str, function, args, file_dep, targets
 def recipe_tasks(recipe: Recipe) -> list[dict]:
     """Every task of one recipe, in build order."""
     layout = RecipeLayout(recipe.root, recipe.name)
+    model_files = _built_model_files(recipe, layout)
+    return [*_input_tasks(recipe, layout, model_files),
+            *(task for target in recipe.spec.targets for task in _target_tasks(recipe, layout, target, model_files)),
+            *_output_tasks(recipe, layout)]
+
+
+def _input_tasks(recipe: Recipe, layout: RecipeLayout, model_files: list) -> list[dict]:
+    """data, source, reference: what every target starts from."""
     spec = recipe.spec
     data_inputs = []
     if spec.dataset.source == DatasetSource.npz:
         data_inputs = [recipe.path(spec.dataset.path)]
     elif spec.dataset.source == DatasetSource.image_folder:
         data_inputs = datasets.image_files(recipe.path(spec.dataset.path))
-    model_files = _built_model_files(recipe, layout)
-    tasks = [
+    return [
         _task(recipe, "data", "prepare the dataset: load, split, preprocess", datasets.write_prepared,
               [recipe, layout], data_inputs, [layout.data, layout.preprocess],
               {"dataset": spec.dataset.model_dump(mode="json"), "preprocess": spec.preprocess.model_dump(mode="json"),
@@ -76,53 +82,60 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
         _task(recipe, "reference", "accuracy of the unconverted model", evaluate.reference,
               [recipe, layout], [*model_files, layout.source_info, layout.data], [layout.reference], {}),
     ]
-    for target in spec.targets:
-        t = target.name
-        calibration = [layout.data] if target.quantization in CALIBRATED else []
-        tasks += [
-            _task(recipe, f"convert/{t}", f"convert to {target.quantization.value}", convert.convert,
-                  [recipe, layout, t], [*model_files, layout.source_info, *calibration], [layout.model(t)],
-                  convert.conversion_config(target)),
-            _task(recipe, f"evaluate/{t}", "accuracy, size and latency in LiteRT", evaluate.evaluate_target,
-                  [recipe, layout, t], [layout.model(t), layout.data, layout.reference], [layout.metrics(t)],
-                  EVALUATION_SETTINGS),
-            _task(recipe, f"gate/{t}", "check the thresholds", write_verdict,
-                  [recipe, layout, t], [layout.metrics(t)], [layout.verdict(t)],
-                  {"limits": recipe.thresholds_for(target), "where": recipe.where(t)}),
-            _task(recipe, f"inspect/{t}", "operators, tensors, where the bytes go", inspect.inspect_target,
-                  [recipe, layout, t], [layout.model(t)], [layout.inspection(t)], {}),
-        ]
-        if target.quantization == Quantization.int8:
-            tasks.append(_task(recipe, f"debug/{t}", "per-layer quantization error", quantdebug.debug_target,
-                               [recipe, layout, t], [*model_files, layout.source_info, layout.data],
-                               [layout.quant_debug(t)],
-                               {**convert.conversion_config(target), "samples": quantdebug.DEBUG_SAMPLES}))
+
+
+def _target_tasks(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, model_files: list) -> list[dict]:
+    """convert, evaluate, gate, inspect (and debug for int8) of one target."""
+    t = target.name
+    calibration = [layout.data] if target.quantization in CALIBRATED else []
+    tasks = [
+        _task(recipe, f"convert/{t}", f"convert to {target.quantization.value}", convert.convert,
+              [recipe, layout, t], [*model_files, layout.source_info, *calibration], [layout.model(t)],
+              convert.conversion_config(target)),
+        _task(recipe, f"evaluate/{t}", "accuracy, size and latency in LiteRT", evaluate.evaluate_target,
+              [recipe, layout, t], [layout.model(t), layout.data, layout.reference], [layout.metrics(t)],
+              EVALUATION_SETTINGS),
+        _task(recipe, f"gate/{t}", "check the thresholds", write_verdict,
+              [recipe, layout, t], [layout.metrics(t)], [layout.verdict(t)],
+              {"limits": recipe.thresholds_for(target), "where": recipe.where(t)}),
+        _task(recipe, f"inspect/{t}", "operators, tensors, where the bytes go", inspect.inspect_target,
+              [recipe, layout, t], [layout.model(t)], [layout.inspection(t)], {}),
+    ]
+    if target.quantization == Quantization.int8:
+        tasks.append(_task(recipe, f"debug/{t}", "per-layer quantization error", quantdebug.debug_target,
+                           [recipe, layout, t], [*model_files, layout.source_info, layout.data],
+                           [layout.quant_debug(t)],
+                           {**convert.conversion_config(target), "samples": quantdebug.DEBUG_SAMPLES}))
+    return tasks
+
+
+def _output_tasks(recipe: Recipe, layout: RecipeLayout) -> list[dict]:
+    """summary, report, ship, bundles, and check, which fails the build last."""
+    spec = recipe.spec
     names = [t.name for t in spec.targets]
-    tasks.append(_task(recipe, "summary", "every target's metrics and verdict", summary.write_summary,
-                       [recipe, layout], [layout.reference, layout.preprocess,
-                                          *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
-                       [layout.summary], {"hash": recipe.hash, "file": recipe.file}))
     debug_files = [layout.quant_debug(t.name) for t in spec.targets if t.quantization == Quantization.int8]
-    tasks.append(_task(recipe, "report", "report.html and report.md with charts", report.render_recipe,
-                       [recipe, layout], [layout.summary, *(layout.inspection(n) for n in names), *debug_files,
-                                          *report.template_files(recipe)],
-                       [layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg"
-                                                                for c in report.CHART_NAMES)],
-                       {"templates": spec.templates, "ship": spec.ship}))
-    tasks.append(_task(recipe, "ship", "pick the target the bundles ship", bundle.ship.write_ship, [recipe, layout],
-                       [layout.summary, *(layout.model(n) for n in names)], [layout.ship_info],
-                       {"ship": spec.ship}))
+    tasks = [
+        _task(recipe, "summary", "every target's metrics and verdict", summary.write_summary, [recipe, layout],
+              [layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
+              [layout.summary], {"hash": recipe.hash, "file": recipe.file}),
+        _task(recipe, "report", "report.html and report.md with charts", report.render_recipe, [recipe, layout],
+              [layout.summary, *(layout.inspection(n) for n in names), *debug_files, *report.template_files(recipe)],
+              [layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in report.CHART_NAMES)],
+              {"templates": spec.templates, "ship": spec.ship}),
+        _task(recipe, "ship", "pick the target the bundles ship", bundle.ship.write_ship, [recipe, layout],
+              [layout.summary, *(layout.model(n) for n in names)], [layout.ship_info], {"ship": spec.ship}),
+    ]
     for platform, module in bundle.PLATFORMS.items():
-        if not module.enabled(recipe):
-            continue
-        tasks.append(_task(recipe, f"bundle/{platform}", f"the {platform} bundle of the shipped target",
-                           bundle.build_bundle, [recipe, layout, platform],
-                           [layout.ship_info, layout.data, layout.preprocess, *bundle.template_files(recipe, platform)],
-                           [layout.bundle_zip(platform), layout.bundle_dir(platform) / "manifest.json"],
-                           {"settings": module.settings(recipe), "labels": list(recipe.labels),
-                            "description": spec.description}))
+        if module.enabled(recipe):
+            tasks.append(_task(
+                recipe, f"bundle/{platform}", f"the {platform} bundle of the shipped target", bundle.build_bundle,
+                [recipe, layout, platform],
+                [layout.ship_info, layout.data, layout.preprocess, *bundle.template_files(recipe, platform)],
+                [layout.bundle_zip(platform), layout.bundle_dir(platform) / "manifest.json"],
+                {"settings": module.settings(recipe), "labels": list(recipe.labels), "description": spec.description}))
     tasks.append({"basename": recipe.name, "name": "check", "doc": "fail the build if a gate failed",
-                  "actions": [(fail_on_gate_failures, [layout])], "file_dep": [str(layout.summary), str(layout.report_html)],
+                  "actions": [(fail_on_gate_failures, [layout])],
+                  "file_dep": [str(layout.summary), str(layout.report_html)],
                   "uptodate": [config_changed({"edgebuild": __version__})]})
     return tasks
 

@@ -12,9 +12,10 @@ from .. import progress
 from ..layout import RecipeLayout
 from ..recipe import Recipe
 from ..resources import templates_dir
-from . import android, ios, render
+from . import android, ios, render, ship
 
 PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}
+__all__ = ["PLATFORMS", "build_bundle", "render", "ship", "template_files"]
 
 
 def template_files(recipe: Recipe, platform: str) -> list[Path]:

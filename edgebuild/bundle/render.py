@@ -34,43 +34,36 @@ def camel(name: str) -> str:
 
 # --- literals that compile, whatever the label -------------------------------------------------
 
-def kotlin_string(value: str) -> str:
-    """A Kotlin string literal: quotes, backslashes, `$` templates, newlines and non-ASCII escaped."""
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _literal(value: str, escapes: dict[str, str], non_ascii) -> str:
+    """A double-quoted literal: printable ASCII as is, `escapes` for the rest, `non_ascii` beyond ASCII."""
     out = []
     for ch in str(value):
-        if ch in '\\"$':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
+        if ch in escapes:
+            out.append(escapes[ch])
         elif " " <= ch <= "~":
             out.append(ch)
-        else:  # UTF-16 code units, as Kotlin's \\u escapes are
-            data = ch.encode("utf-16-be")
-            out += [f"\\u{data[i]:02x}{data[i + 1]:02x}" for i in range(0, len(data), 2)]
+        else:
+            out.append(non_ascii(ch))
     return '"' + "".join(out) + '"'
+
+
+def _utf16_escapes(ch: str) -> str:
+    """Kotlin's \\uXXXX escapes are UTF-16 code units: a character beyond the BMP takes two."""
+    data = ch.encode("utf-16-be")
+    return "".join(f"\\u{data[i]:02x}{data[i + 1]:02x}" for i in range(0, len(data), 2))
+
+
+def kotlin_string(value: str) -> str:
+    """A Kotlin string literal: quotes, backslashes, `$` templates, newlines and non-ASCII escaped."""
+    return _literal(value, {**_ESCAPES, "$": "\\$"}, _utf16_escapes)
 
 
 def swift_string(value: str) -> str:
     """A Swift string literal: quotes, backslashes (so no interpolation), newlines, non-ASCII escaped."""
-    out = []
-    for ch in str(value):
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:
-            out.append(f"\\u{{{ord(ch):x}}}")
-    return '"' + "".join(out) + '"'
+    return _literal(value, _ESCAPES, lambda ch: f"\\u{{{ord(ch):x}}}")
 
 
 def comment_text(value: str) -> str:

@@ -15,7 +15,7 @@ from conftest import IRIS_RECIPE, Project
 from edgebuild.bundle import runtimes
 
 STUBS = Path(__file__).parent / "kotlin_stubs"
-NASTY_LABELS = ['quote " and \\ backslash', "${price} $x */ /*", "日本語\nnew line"]
+NASTY_LABELS = ['quote " and \\ backslash', "${price} $x */ /*", "日本語 😀\nnew line"]
 
 TRAIN_DIGITS = """\
 import argparse, os
@@ -118,7 +118,7 @@ def test_manifests_and_zips_match_the_folders(bundled):
 
 def test_labels_file_keeps_one_line_per_label(bundled):
     text = bundled.path("dist/nasty/android/src/main/assets/nasty-labels.txt").read_text()
-    assert text.splitlines() == ['quote " and \\ backslash', "${price} $x */ /*", "日本語\\nnew line"]
+    assert text.splitlines() == ['quote " and \\ backslash', "${price} $x */ /*", "日本語 😀\\nnew line"]
 
 
 def test_rebundling_the_same_build_is_byte_identical(bundled):
@@ -191,9 +191,9 @@ def test_kotlin_and_swift_literals_escape_every_label(bundled):
     kotlin = bundled.path("dist/nasty/android/src/main/java/com/example/nasty/NastyProcessing.kt").read_text()
     assert '"quote \\" and \\\\ backslash"' in kotlin
     assert '"\\${price} \\$x */ /*"' in kotlin
-    assert '"\\u65e5\\u672c\\u8a9e\\nnew line"' in kotlin
+    assert '"\\u65e5\\u672c\\u8a9e \\ud83d\\ude00\\nnew line"' in kotlin
     swift = bundled.path("dist/nasty/ios/Sources/Nasty/NastyProcessing.swift").read_text()
-    assert '"${price} $x */ /*"' in swift and '"\\u{65e5}\\u{672c}\\u{8a9e}\\nnew line"' in swift
+    assert '"${price} $x */ /*"' in swift and '"\\u{65e5}\\u{672c}\\u{8a9e} \\u{1f600}\\nnew line"' in swift
     digits = bundled.path("dist/digits8/android/src/main/java/org/example/digits/Digits8Processing.kt").read_text()
     assert " * Digits: 8x8 * / pixels, uint8 io" in digits  # a description cannot close the comment
 
