@@ -95,7 +95,11 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     env = {"EDGEBUILD_DATA": str(layout.data.resolve()), "EDGEBUILD_RECIPE": recipe.name}
     progress.say(f"training: python {model.script} --out {out.name} {' '.join(model.args)}".rstrip())
     run = _script_in_process if not model.isolated else _script_in_subprocess
-    status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log)
+    try:
+        status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log)
+    except BaseException:  # interrupted: leave no half-written model behind
+        out.unlink(missing_ok=True)
+        raise
     if status != 0:
         out.unlink(missing_ok=True)
         raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "

@@ -58,7 +58,8 @@ def recipe_tasks(recipe: Recipe) -> list[dict]:
     """Every task of one recipe, in build order."""
     layout = RecipeLayout(recipe.root, recipe.name)
     model_files = _built_model_files(recipe, layout)
-    return [*_input_tasks(recipe, layout, model_files),
+    group = {"basename": recipe.name, "name": None, "doc": f"{recipe.file}: {recipe.spec.description}".rstrip(": ")}
+    return [group, *_input_tasks(recipe, layout, model_files),
             *(task for target in recipe.spec.targets for task in _target_tasks(recipe, layout, target, model_files)),
             *_output_tasks(recipe, layout)]
 

@@ -33,7 +33,7 @@ def config_of(task):
 
 
 def test_steps_in_build_order(tmp_path):
-    assert list(tasks_of(tmp_path)) == ["data", "source", "reference",
+    assert list(tasks_of(tmp_path)) == [None, "data", "source", "reference",
                                         "convert/f", "evaluate/f", "gate/f", "inspect/f",
                                         "convert/q", "evaluate/q", "gate/q", "inspect/q", "debug/q",
                                         "summary", "report", "ship", "bundle/android", "bundle/ios", "check"]
@@ -60,12 +60,18 @@ def test_file_deps_and_targets_follow_the_layout(tmp_path):
 def test_each_step_depends_on_exactly_its_part_of_the_recipe(tmp_path):
     before = tasks_of(tmp_path)
     after = tasks_of(tmp_path, RECIPE.replace("thresholds: {min_accuracy: 0.9}", "thresholds: {min_accuracy: 0.8}"))
-    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    changed = {name for name in before if name and config_of(before[name]) != config_of(after[name])}
     assert changed == {"gate/f", "summary"}  # q overrides min_accuracy, so its gate is unchanged; no bundle
     after = tasks_of(tmp_path, RECIPE.replace("{name: q, quantization: int8,", "{name: q, quantization: int8, "
                                                                                "calibration_samples: 7,"))
-    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    changed = {name for name in before if name and config_of(before[name]) != config_of(after[name])}
     assert changed == {"convert/q", "debug/q", "summary"}
     after = tasks_of(tmp_path, RECIPE.replace("inputs: [extra.txt]", "inputs: [extra.txt], args: [--epochs, '3']"))
-    changed = {name for name in before if config_of(before[name]) != config_of(after[name])}
+    changed = {name for name in before if name and config_of(before[name]) != config_of(after[name])}
     assert changed == {"source", "summary"}
+
+
+def test_a_platform_can_be_turned_off(tmp_path):
+    tasks = tasks_of(tmp_path, RECIPE + "bundles: {ios: {enabled: false}, android: {package: org.x.y}}\n")
+    assert "bundle/android" in tasks and "bundle/ios" not in tasks
+    assert config_of(tasks["bundle/android"])["settings"] == {"package": "org.x.y", "package_dir": "org/x/y"}
