@@ -19,3 +19,15 @@ def test_comment_text_cannot_end_a_comment():
 def test_names_and_floats():
     assert camel("digits-dense") == "DigitsDense" and camel("3d-points") == "Model3dPoints"
     assert float_literal(0.0625) == "0.0625" and float_literal(1 / 255) == "0.003921568859368563"
+
+
+def test_a_single_sigmoid_unit_is_two_classes():
+    import numpy as np
+
+    from edgebuild.bundle.render import class_scores
+    from edgebuild.evaluate import predicted_classes
+
+    outputs = np.array([[0.2], [0.7], [0.5]], np.float32)
+    assert predicted_classes(outputs).tolist() == [0, 1, 0]
+    np.testing.assert_array_equal(class_scores([0.7], 2), np.array([0.3, 0.7], np.float32))
+    assert predicted_classes(np.array([[0.1, 0.9, 0.0]])).tolist() == [1]
