@@ -94,6 +94,6 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     except Exception as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: {first} "
-                        f"(full output: {log.relative_to(recipe.root).as_posix()})") from exc
+                        f"(full output: {recipe.shown(log)})") from exc
     write_bytes(layout.model(target_name), flatbuffer)
     return len(flatbuffer)

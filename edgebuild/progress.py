@@ -98,10 +98,6 @@ def tensorflow_imported() -> bool:
 
 def tensorflow(log: Path | None = None):
     """TensorFlow, imported with its start-up chatter sent to `log` (or dropped)."""
-    return _import_tensorflow(log)
-
-
-def _import_tensorflow(log: Path | None):
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "2")

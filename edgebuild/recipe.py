@@ -43,6 +43,10 @@ class Recipe:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
+    def shown(self, path: Path) -> str:
+        """A path as messages show it: relative to the project root where it is inside."""
+        return _shown(path, self.root)
+
     @property
     def targets(self) -> list[TargetSpec]:
         return list(self.spec.targets)

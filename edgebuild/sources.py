@@ -103,7 +103,7 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     if status != 0:
         out.unlink(missing_ok=True)
         raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "
-                        f"{last or _last_line(log)} (full output: {_shown(log, recipe.root)})")
+                        f"{last or _last_line(log)} (full output: {recipe.shown(log)})")
     if not out.is_file():
         raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
                         f"path given as --out (expected a Keras model saved with model.save(path))")
@@ -191,12 +191,6 @@ def _last_line(log: Path) -> str:
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else "it printed nothing on stderr"
 
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 # --- loading the unconverted model ---------------------------------------------------------------

@@ -44,8 +44,7 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[st
     files[module.METADATA_PATH.format(**names)] = _json(ctx["metadata"])
     files[module.GOLDEN_PATH.format(**names)] = _json({"top_k": ctx["top_k"], "vectors": ctx["golden"]})
     render.write_tree(files, folder, archive)
-    progress.say(f"{platform}: {len(files) + 1} files in {folder.relative_to(recipe.root)}, "
-                 f"{archive.relative_to(recipe.root)}")
+    progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
     return sorted([*files, "manifest.json"])
 
 
