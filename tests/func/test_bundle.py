@@ -238,3 +238,28 @@ def test_no_passing_target_means_no_bundle(bundled):
     assert not bundled.path("dist/nasty").exists() and not bundled.path("dist/nasty-android.zip").exists()
     bundled.edit("recipes/nasty.yaml", "min_accuracy: 1.0", "min_accuracy: 0.5")
     assert bundled.build().exit_code == 0 and bundled.path("dist/nasty-ios.zip").exists()
+
+
+def test_a_clean_rebuild_changes_only_the_remeasured_latency(bundled, tmp_path):
+    """Everything in a bundle is a function of the recipe and its inputs, except the latency a new build
+    measures anew, which the metadata and README show (and the manifest hashes)."""
+    again = Project(tmp_path / "again")
+    for part in ("recipes", "models", "train.py"):
+        source = bundled.path(part)
+        if source.is_dir():
+            shutil.copytree(source, again.root / part, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, again.root / part)
+    assert again.build().exit_code == 0
+    for name in ("digits8", "nasty"):
+        for platform in ("android", "ios"):
+            first, second = bundled.path(f"dist/{name}/{platform}"), again.path(f"dist/{name}/{platform}")
+            assert tree(first) == tree(second)
+            differ = [p for p in tree(first) if (first / p).read_bytes() != (second / p).read_bytes()]
+            assert set(differ) <= {"manifest.json", "README.md"} | {p for p in differ if p.endswith("-metadata.json")}
+            for path in differ:
+                if path.endswith("-metadata.json"):
+                    a, b = (json.loads((f / path).read_text()) for f in (first, second))
+                    for meta in (a, b):
+                        del meta["measured"]["latency_ms_median"], meta["measured"]["latency_ms_p90"]
+                    assert a == b
