@@ -46,7 +46,11 @@ def _build(args) -> int:
 
     if args.jobs < 1:
         raise EdgebuildError("-n/--jobs: expected a whole number of at least 1")
-    return 0 if api.build(args.recipes, jobs=args.jobs, verbose=args.verbose).exit_code == 0 else 1
+    code = 0 if api.build(args.recipes, jobs=args.jobs, verbose=args.verbose).exit_code == 0 else 1
+    outputs = [p for p in ("build/report.html", "dist") if os.path.exists(p)]
+    if outputs:
+        print(f"edgebuild: see {' and '.join(outputs)}", file=sys.stderr)
+    return code
 
 
 def _validate(args) -> int:
