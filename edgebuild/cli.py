@@ -14,7 +14,8 @@ from .errors import EdgebuildError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="edgebuild", description="Build TFLite models from YAML recipes: convert, measure in LiteRT, gate.")
+        prog="edgebuild", description="Build TFLite models from YAML recipes: convert, measure in LiteRT, gate, report, "
+        "and bundle the best for Android and iOS.")
     parser.add_argument("--version", action="version", version=f"edgebuild {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
