@@ -88,6 +88,14 @@ class TFLiteRunner:
         scale, zero_point = self.output["quantization"]
         return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
+    def invoke(self, model_input):
+        """The raw output tensor (quantized where the model's is) for an input already in the model's dtype."""
+        import numpy as np
+
+        self.interpreter.set_tensor(self.input["index"], model_input)
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self.output["index"]))
+
     def run(self, x):
         """Outputs for a whole array, in batches (the batch dimension is resized as needed)."""
         import numpy as np
@@ -101,9 +109,7 @@ class TFLiteRunner:
                 self.input = self.interpreter.get_input_details()[0]
                 self.output = self.interpreter.get_output_details()[0]
                 self._batch = len(chunk)
-            self.interpreter.set_tensor(self.input["index"], self.quantize(chunk))
-            self.interpreter.invoke()
-            outputs.append(self.dequantize(self.interpreter.get_tensor(self.output["index"])))
+            outputs.append(self.dequantize(self.invoke(self.quantize(chunk))))
         return np.concatenate(outputs)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import charts
 from .layout import RecipeLayout, index_reports, read_json, write_bytes
 from .recipe import Recipe
-from .resources import templates_dir
+from .resources import jinja_environment
 from .schema import Quantization
 from .summary import shipped_target
 
@@ -21,32 +21,16 @@ THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_late
 CHART_NAMES = ("size", "accuracy", "latency")
 
 
-def environment(extra_dir: Path | None = None):
-    """Jinja, autoescaping HTML templates; a recipe's own folder first, then edgebuild's."""
-    import jinja2
-
-    folders = ([str(extra_dir / "report")] if extra_dir else []) + [str(templates_dir() / "report")]
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
-                             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["md"] = markdown_cell
-    env.filters["kb"] = lambda n: f"{n / 1000:.1f}"
-    return env
+def environment(recipe: Recipe | None = None):
+    """Jinja for report templates, autoescaping the HTML ones."""
+    return jinja_environment(recipe, "report", autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+                             md=markdown_cell)
 
 
 def markdown_cell(value) -> str:
     """Text safe inside a Markdown table cell: pipes escaped, HTML made inert, one line."""
     text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def template_files(recipe: Recipe | None) -> list[Path]:
-    """The template files a report reads (the report task's file_dep)."""
-    folders = [templates_dir() / "report"]
-    if recipe is not None and recipe.spec.templates:
-        folders.insert(0, recipe.path(recipe.spec.templates) / "report")
-    return sorted(p for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file())
 
 
 def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
@@ -118,7 +102,7 @@ def _built_at() -> str:
 def render_recipe(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
     """Write report.html, report.md and charts/*.svg for one recipe; returns the paths."""
     context = recipe_context(recipe, layout)
-    env = environment(recipe.path(recipe.spec.templates) if recipe.spec.templates else None)
+    env = environment(recipe)
     built_at = _built_at()
     written = []
     for name, svg in context["charts"].items():

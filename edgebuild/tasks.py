@@ -20,7 +20,7 @@ from __future__ import annotations
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from . import __version__, bundle, convert, datasets, evaluate, gate, inspect, quantdebug, report, sources, summary
+from . import __version__, bundle, convert, datasets, evaluate, gate, inspect, quantdebug, report, resources, sources, summary
 from .errors import EdgebuildError
 from .layout import RecipeLayout, index_reports, read_json, write_json
 from .recipe import RESERVED_RECIPE_NAMES, Recipe
@@ -120,7 +120,7 @@ def _output_tasks(recipe: Recipe, layout: RecipeLayout) -> list[dict]:
               [layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))],
               [layout.summary], {"hash": recipe.hash, "file": recipe.file}),
         _task(recipe, "report", "report.html and report.md with charts", report.render_recipe, [recipe, layout],
-              [layout.summary, *(layout.inspection(n) for n in names), *debug_files, *report.template_files(recipe)],
+              [layout.summary, *(layout.inspection(n) for n in names), *debug_files, *resources.template_files(recipe, "report")],
               [layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in report.CHART_NAMES)],
               {"templates": spec.templates, "ship": spec.ship}),
         _task(recipe, "ship", "pick the target the bundles ship", bundle.ship.write_ship, [recipe, layout],
@@ -131,7 +131,7 @@ def _output_tasks(recipe: Recipe, layout: RecipeLayout) -> list[dict]:
             tasks.append(_task(
                 recipe, f"bundle/{platform}", f"the {platform} bundle of the shipped target", bundle.build_bundle,
                 [recipe, layout, platform],
-                [layout.ship_info, layout.data, layout.preprocess, *bundle.template_files(recipe, platform)],
+                [layout.ship_info, layout.data, layout.preprocess, *resources.template_files(recipe, platform)],
                 [layout.bundle_zip(platform), layout.bundle_dir(platform) / "manifest.json"],
                 {"settings": module.settings(recipe), "labels": list(recipe.labels), "description": spec.description}))
     tasks.append({"basename": recipe.name, "name": "check", "doc": "fail the build if a gate failed",
@@ -170,7 +170,7 @@ def index_task(recipes: list[Recipe]) -> dict:
     return {
         "basename": INDEX_TASK, "doc": "the index of every recipe's report",
         "actions": [(run_step, [report.render_index, recipes, root])],
-        "file_dep": [str(p) for p in [*summaries, *report.template_files(None)]],
+        "file_dep": [str(p) for p in [*summaries, *resources.template_files(None, "report")]],
         "targets": [str(p) for p in index_reports(root)],
         "uptodate": [config_changed({"edgebuild": __version__, "recipes": [r.name for r in recipes]})],
         "clean": True,

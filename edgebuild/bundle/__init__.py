@@ -11,19 +11,10 @@ from pathlib import Path
 from .. import progress
 from ..layout import RecipeLayout
 from ..recipe import Recipe
-from ..resources import templates_dir
 from . import android, ios, render, ship
 
 PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}
-__all__ = ["PLATFORMS", "build_bundle", "render", "ship", "template_files"]
-
-
-def template_files(recipe: Recipe, platform: str) -> list[Path]:
-    """The templates a platform's bundle reads (its task's file_dep)."""
-    folders = [templates_dir() / platform]
-    if recipe.spec.templates:
-        folders.insert(0, recipe.path(recipe.spec.templates) / platform)
-    return sorted(p for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file())
+__all__ = ["PLATFORMS", "build_bundle", "render", "ship"]
 
 
 def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[str]:
@@ -35,7 +26,7 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[st
         return []
     settings = module.settings(recipe)
     ctx = render.context(recipe, layout, settings)
-    env = render.environment(recipe.path(recipe.spec.templates) if recipe.spec.templates else None)
+    env = render.environment(recipe, platform)
     names = {key: value for key, value in ctx.items() if isinstance(value, str)}  # {package_dir}, {name}, {recipe} ...
     files = {template_path.format(**names): env.get_template(template).render(**ctx).encode()
              for template, template_path in module.TEMPLATES.items()}

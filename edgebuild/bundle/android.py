@@ -13,11 +13,11 @@ from ..recipe import Recipe
 PLATFORM = "android"
 
 TEMPLATES = {  # template -> path in the bundle ({package_dir}, {name}, {model_file} filled in)
-    "android/Classifier.kt.j2": "src/main/java/{package_dir}/{name}Classifier.kt",
-    "android/Processing.kt.j2": "src/main/java/{package_dir}/{name}Processing.kt",
-    "android/GoldenTest.kt.j2": "src/androidTest/java/{package_dir}/{name}GoldenTest.kt",
-    "android/build.gradle.kts.j2": "litert.gradle.kts",
-    "android/README.md.j2": "README.md",
+    "Classifier.kt.j2": "src/main/java/{package_dir}/{name}Classifier.kt",
+    "Processing.kt.j2": "src/main/java/{package_dir}/{name}Processing.kt",
+    "GoldenTest.kt.j2": "src/androidTest/java/{package_dir}/{name}GoldenTest.kt",
+    "build.gradle.kts.j2": "litert.gradle.kts",
+    "README.md.j2": "README.md",
 }
 MODEL_PATH = "src/main/assets/{model_file}"
 LABELS_PATH = "src/main/assets/{recipe}-labels.txt"

@@ -11,11 +11,11 @@ from .render import camel
 PLATFORM = "ios"
 
 TEMPLATES = {
-    "ios/Classifier.swift.j2": "Sources/{module}/{name}Classifier.swift",
-    "ios/Processing.swift.j2": "Sources/{module}/{name}Processing.swift",
-    "ios/GoldenTests.swift.j2": "Tests/{module}Tests/{name}GoldenTests.swift",
-    "ios/Podfile.j2": "Podfile.snippet",
-    "ios/README.md.j2": "README.md",
+    "Classifier.swift.j2": "Sources/{module}/{name}Classifier.swift",
+    "Processing.swift.j2": "Sources/{module}/{name}Processing.swift",
+    "GoldenTests.swift.j2": "Tests/{module}Tests/{name}GoldenTests.swift",
+    "Podfile.j2": "Podfile.snippet",
+    "README.md.j2": "README.md",
 }
 MODEL_PATH = "Sources/{module}/Resources/{model_file}"
 LABELS_PATH = "Sources/{module}/Resources/{recipe}-labels.txt"

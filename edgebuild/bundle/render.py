@@ -18,7 +18,7 @@ from ..errors import StepError
 from ..evaluate import TFLiteRunner
 from ..layout import RecipeLayout, read_json, write_bytes
 from ..recipe import Recipe
-from ..resources import templates_dir
+from ..resources import jinja_environment
 from ..schema import IMAGE_SOURCES, DatasetSource
 from . import runtimes
 
@@ -78,16 +78,10 @@ def float_literal(value: float) -> str:
     return repr(float(np.float32(value)))
 
 
-def environment(extra_dir: Path | None):
-    import jinja2
-
-    folders = ([str(extra_dir)] if extra_dir else []) + [str(templates_dir())]
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]),
-                             autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(kt=kotlin_string, swift=swift_string, comment=comment_text, f32=float_literal,
-                       json=lambda v: json.dumps(v, ensure_ascii=False), kb=lambda n: f"{n / 1000:.1f}")
-    return env
+def environment(recipe: Recipe, platform: str):
+    """Jinja for one platform's templates: code, so nothing is HTML-escaped; literals go through filters."""
+    return jinja_environment(recipe, platform, kt=kotlin_string, swift=swift_string, comment=comment_text,
+                             f32=float_literal, json=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 # --- what the bundle says about the model -----------------------------------------------------
@@ -102,7 +96,7 @@ def _tensor(details: dict) -> dict:
             "quantized": dtype in ("int8", "uint8", "int16"), "scale": float(scale), "zero_point": int(zero_point)}
 
 
-def _color(recipe: Recipe, input_shape: list[int]) -> str | None:
+def _color(recipe: Recipe) -> str | None:
     source = recipe.spec.dataset.source
     if source not in IMAGE_SOURCES:
         return None
@@ -121,9 +115,7 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, labels: list[str
     for sample in raw:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
-        runner.interpreter.set_tensor(runner.input["index"], model_input)
-        runner.interpreter.invoke()
-        raw_output = np.array(runner.interpreter.get_tensor(runner.output["index"]))
+        raw_output = runner.invoke(model_input)
         scores = class_scores(runner.dequantize(raw_output)[0], len(labels))
         order = np.argsort(-scores, kind="stable")[:TOP_K]
         vectors.append({
@@ -156,15 +148,11 @@ def context(recipe: Recipe, layout: RecipeLayout, platform_settings: dict) -> di
         runner = TFLiteRunner(layout.shipped_model)
         golden = golden_vectors(runner, load_prepared(layout).golden_raw, preprocess, labels)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
-    color = _color(recipe, input_tensor["shape"])
-    image = None
-    if color is not None:
-        shape = input_tensor["shape"]
-        channels = shape[2] if len(shape) == 3 else 1
-        if color == "rgb" and channels != 3 or len(shape) not in (2, 3):
-            image = None  # the model does not take one image of the recorded colour: FloatArray only
-        else:
-            image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
+    color, shape = _color(recipe), input_tensor["shape"]
+    channels = shape[2] if len(shape) == 3 else 1
+    image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
+    if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
+        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)
     return {
