@@ -70,7 +70,7 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
         converter = tf.lite.TFLiteConverter.from_keras_model(load_model(path, log))
     MODES[target.quantization](converter, tf, target)
     if target.quantization in CALIBRATED:
-        x_train = load_prepared(layout).x_train
+        x_train = load_prepared(layout, "x_train").x_train
         samples = x_train[:recipe.calibration_samples(target)]
         if announce:
             progress.say(f"calibrating on {len(samples)} training samples")

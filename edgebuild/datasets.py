@@ -28,8 +28,8 @@ KERAS_DATASETS = {DatasetSource.keras_mnist: ("mnist", "mnist.npz"),
 class Split:
     """Arrays of one prepared dataset; x_train/y_train are None when the source has no training part."""
 
-    x_test: "object"
-    y_test: "object"
+    x_test: "object" = None
+    y_test: "object" = None
     x_train: "object" = None
     y_train: "object" = None
     golden_raw: "object" = None  # the first test samples before scale/normalize (resized): bundles' golden vectors
@@ -255,8 +255,9 @@ def _write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
     write_json(layout.preprocess, resolved)
 
 
-def load_prepared(layout: RecipeLayout) -> Split:
+def load_prepared(layout: RecipeLayout, *names: str) -> Split:
+    """The prepared arrays, or only those named: a step reads only what it uses (MNIST's x_train is 188 MB)."""
     import numpy as np
 
     with np.load(layout.data) as data:
-        return Split(**{key: data[key] for key in data.files})
+        return Split(**{key: data[key] for key in data.files if not names or key in names})

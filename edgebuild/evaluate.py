@@ -39,7 +39,7 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
 
 def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     """Accuracy of the unconverted model on the test split -> build/<recipe>/reference.json."""
-    data = load_prepared(layout)
+    data = load_prepared(layout, "x_test", "y_test")
     model = load_model(source_model_path(recipe, layout), layout.log("reference"))
     with progress.tool_output(layout.log("reference")):
         outputs = predict(model, data.x_test)
@@ -134,7 +134,7 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
 
 def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     """Accuracy, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
-    data = load_prepared(layout)
+    data = load_prepared(layout, "x_test", "y_test")
     model_path = layout.model(target)
     with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
         runner = TFLiteRunner(model_path)

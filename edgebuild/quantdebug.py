@@ -28,7 +28,7 @@ def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict
     tf = progress.tensorflow(log)
     converter = make_converter(recipe, layout, target, log, announce=False)
     converter.inference_input_type = converter.inference_output_type = tf.float32  # the debugger feeds floats
-    samples = load_prepared(layout).x_test[:DEBUG_SAMPLES]
+    samples = load_prepared(layout, "x_test").x_test[:DEBUG_SAMPLES]
 
     def debug_dataset():
         for sample in samples:

@@ -256,7 +256,7 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         input_shape, width, params = _shapes(model)
     except StepError as exc:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
-    data_shape = list(load_prepared(layout).x_test.shape[1:])
+    data_shape = list(load_prepared(layout, "x_test").x_test.shape[1:])
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
         raise StepError(f"{recipe.where()}: model: input shape {shown} does not match the preprocessed data's "

@@ -146,7 +146,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform_settings: dict) -> di
     labels = list(recipe.labels)
     with progress.tool_output(layout.log("bundle")):  # LiteRT announces its delegate on stderr
         runner = TFLiteRunner(layout.shipped_model)
-        golden = golden_vectors(runner, load_prepared(layout).golden_raw, preprocess, labels)
+        golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess, labels)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
     color, shape = _color(recipe), input_tensor["shape"]
     channels = shape[2] if len(shape) == 3 else 1
