@@ -1,4 +1,4 @@
-"""The library API that the CLI, dodo.py and the tests share: validate, plan, build, status, init.
+"""The library API that the CLI, dodo.py and the tests share: validate, plan, build, status, clean, init.
 
     build(): collect recipes -> plan doit tasks -> let doit run what is out of date
 """
@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import resources
+from . import lock, resources
 from .errors import EdgebuildError, InputError, RecipeError
 from .layout import RecipeLayout, read_json
 from .recipe import Recipe, discover, load_recipes
@@ -33,11 +33,12 @@ def validate(paths=None, root=None) -> list[Recipe]:
     return load_recipes(files, root)
 
 
-def plan(recipes: list[Recipe]) -> list[dict]:
-    """The doit task dicts for these recipes (no TensorFlow import, nothing run)."""
+def plan(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
+    """The doit task dicts for these recipes (no TensorFlow import, nothing run); `prune_stale` for a
+    build of every recipe, which first removes what no step declares."""
     from .tasks import all_tasks
 
-    return all_tasks(recipes)
+    return all_tasks(recipes, prune_stale)
 
 
 def doit_config(root=None, reporter=None) -> dict:
@@ -55,10 +56,12 @@ def doit_config(root=None, reporter=None) -> dict:
 def dodo_tasks(root=None):
     """For dodo.py: the tasks of every recipe; a bad recipe prints its problems and exits with status 2."""
     try:
-        yield from plan(validate(root=root))
+        recipes = validate(root=root)
     except EdgebuildError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
+    yield from plan(recipes, prune_stale=True)
 
 
 @dataclass
@@ -74,6 +77,7 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
+    from . import progress
     from .console import BuildReporter
     from .tasks import INDEX_TASK
 
@@ -86,7 +90,7 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
             super().__init__(stream or outstream, options)
             reporters.append(self)
 
-    tasks = plan(recipes)
+    tasks = plan(recipes, prune_stale=not paths)
     if paths:  # the index covers every recipe; building some leaves it alone
         tasks = [t for t in tasks if t["basename"] != INDEX_TASK]
 
@@ -96,9 +100,8 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     namespace = {"DOIT_CONFIG": doit_config(root, Reporter), "task_edgebuild": task_edgebuild}
     selected = [r.name for r in recipes] + ([INDEX_TASK] if not paths else [])
     args = ["run", *(["-n", str(jobs), "-P", "process"] if jobs > 1 else []), *selected]
-    if verbose:
-        os.environ["EDGEBUILD_VERBOSE"] = "1"
-    code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
+    with lock.project_lock(root), progress.verbosity(verbose or progress.verbose()):
+        code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
     reporter = reporters[0] if reporters else None
     if reporter is None:
         return BuildResult(exit_code=code)
@@ -119,6 +122,8 @@ def status(paths=None, root=None) -> list[TargetStatus]:
     from doit.dependency import Dependency, MD5Checker, SqliteDB
     from doit.loader import generate_tasks
 
+    from .tasks import recipe_steps, upstream
+
     root = _root(root)
     recipes = validate(paths, root)
     task_list = generate_tasks("edgebuild", (task for task in plan(recipes)))
@@ -135,14 +140,24 @@ def status(paths=None, root=None) -> list[TargetStatus]:
     rows = []
     for recipe in recipes:
         layout = RecipeLayout(root, recipe.name)
-        shared = [f"{recipe.name}:{step}" for step in ("data", "source", "reference")]
+        steps = recipe_steps(recipe)
         for target in recipe.spec.targets:
-            own = [f"{recipe.name}:{step}/{target.name}" for step in ("convert", "evaluate", "gate")]
-            ok = all(fresh.get(name, False) for name in shared + own)
+            needed = upstream(steps, f"gate/{target.name}")  # the steps its verdict comes from
+            ok = all(fresh.get(f"{recipe.name}:{step.name}", False) for step in needed)
             verdict = layout.verdict(target.name)
             passed = read_json(verdict)["passed"] if verdict.exists() else None
             rows.append(TargetStatus(recipe.name, target.name, target.quantization.value, ok, passed))
     return rows
+
+
+def clean(paths=None, root=None) -> list[Path]:
+    """Remove these recipes' outputs (default: every recipe's) under build/ and dist/; returns what went."""
+    from .prune import clean as remove_outputs
+
+    root = _root(root)
+    recipes = validate(paths, root)
+    with lock.project_lock(root):
+        return remove_outputs(root, [r.name for r in recipes])
 
 
 def init(directory) -> list[Path]:
@@ -168,5 +183,5 @@ def schema_text() -> str:
     return buffer.getvalue() + "\n"
 
 
-__all__ = ["BuildResult", "RecipeError", "TargetStatus", "build", "dodo_tasks", "init", "plan", "schema_text",
-           "status", "validate"]
+__all__ = ["BuildResult", "RecipeError", "TargetStatus", "build", "clean", "dodo_tasks", "init", "plan",
+           "schema_text", "status", "validate"]

@@ -9,7 +9,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import EdgebuildError
+from .errors import EdgebuildError, InputError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="recipes, their targets, and whether each is up to date")
     listing.add_argument("recipes", nargs="*", metavar="RECIPE")
 
+    clean = sub.add_parser("clean", help="remove recipes' outputs under build/ and dist/ (nothing else)")
+    clean.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files (default: recipes/*.yaml)")
+
     init = sub.add_parser("init", help="start a project: example recipe, training script, dodo.py, .gitignore")
     init.add_argument("directory", nargs="?", default=".", metavar="DIR")
 
@@ -46,7 +49,7 @@ def _build(args) -> int:
     from . import api
 
     if args.jobs < 1:
-        raise EdgebuildError("-n/--jobs: expected a whole number of at least 1")
+        raise InputError(f"-n/--jobs: expected a whole number of at least 1; got {args.jobs}")
     code = 0 if api.build(args.recipes, jobs=args.jobs, verbose=args.verbose).exit_code == 0 else 1
     outputs = [p for p in ("build/report.html", "dist") if os.path.exists(p)]
     if outputs:
@@ -76,6 +79,18 @@ def _list(args) -> int:
     return 0
 
 
+def _clean(args) -> int:
+    from . import api
+
+    removed = api.clean(args.recipes)
+    root = os.getcwd()
+    for path in removed:
+        print(f"removed {os.path.relpath(path, root)}")
+    if not removed:
+        print("nothing to remove")
+    return 0
+
+
 def _init(args) -> int:
     from . import api
 
@@ -95,7 +110,7 @@ def _schema(args) -> int:
 def _inspect(args) -> int:
     import json
 
-    from .inspect import inspect_model, save_weights
+    from .inspection import inspect_model, save_weights
 
     result = inspect_model(args.model)
     sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n" if args.json else result.text())
@@ -105,8 +120,8 @@ def _inspect(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "validate": _validate, "list": _list, "init": _init, "schema": _schema,
-            "inspect": _inspect}
+COMMANDS = {"build": _build, "validate": _validate, "list": _list, "clean": _clean, "init": _init,
+            "schema": _schema, "inspect": _inspect}
 
 
 def main(argv=None) -> int:

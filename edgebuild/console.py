@@ -13,6 +13,7 @@ from doit.exceptions import TaskFailed, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from . import progress
+from .prune import TASK as PRUNE_TASK
 
 
 class BuildReporter(ConsoleReporter):
@@ -40,7 +41,7 @@ class BuildReporter(ConsoleReporter):
             self.write(f"   ({time.perf_counter() - self.task_started:.2f}s)\n")
 
     def skip_uptodate(self, task):
-        if task.actions:
+        if task.actions and task.name != PRUNE_TASK:  # housekeeping, not a step of any recipe
             self.up_to_date += 1
 
     def skip_ignore(self, task):

@@ -16,7 +16,8 @@ from .errors import StepError
 from .layout import RecipeLayout, write_bytes
 from .recipe import Recipe
 from .schema import CALIBRATED, Quantization, TargetSpec
-from .sources import load_model, source_model_path
+from .sources import load_model, model_files, source_model_path
+from .step import Step
 
 
 def _float32(converter, tf, target: TargetSpec) -> None:
@@ -58,6 +59,16 @@ def conversion_config(target: TargetSpec) -> dict:
     """The part of a target that decides its .tflite bytes (what the convert task re-runs on)."""
     return {"quantization": target.quantization.value, "io": target.io,
             "calibration_samples": target.calibration_samples}
+
+
+def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
+    """convert/<t>: the source model -> model.tflite (calibrated targets also read the data)."""
+    calibration = (layout.data,) if target.quantization in CALIBRATED else ()
+    return Step(f"convert/{target.name}", f"convert to {target.quantization.value}", convert,
+                (recipe, layout, target.name),
+                reads=(*model_files(recipe, layout), layout.source_info, *calibration),
+                writes=(layout.model(target.name),), config=conversion_config(target),
+                log=layout.log(f"convert/{target.name}"))
 
 
 def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log, announce: bool = True):

@@ -16,6 +16,7 @@ from .errors import StepError
 from .layout import RecipeLayout, write_bytes, write_json
 from .recipe import Recipe
 from .schema import DatasetSource, Preprocess
+from .step import Step
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 GOLDEN_SAMPLES = 5
@@ -261,3 +262,18 @@ def load_prepared(layout: RecipeLayout, *names: str) -> Split:
 
     with np.load(layout.data) as data:
         return Split(**{key: data[key] for key in data.files if not names or key in names})
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """data: the dataset's own files -> data.npz and preprocess.json."""
+    spec = recipe.spec
+    reads = []
+    if spec.dataset.source == DatasetSource.npz:
+        reads = [recipe.path(spec.dataset.path)]
+    elif spec.dataset.source == DatasetSource.image_folder:
+        reads = image_files(recipe.path(spec.dataset.path))
+    return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
+                reads=reads, writes=(layout.data, layout.preprocess),
+                config={"dataset": spec.dataset.model_dump(mode="json"),
+                        "preprocess": spec.preprocess.model_dump(mode="json"),
+                        "labels": list(recipe.labels), "format": FORMAT}, log=layout.log("data"))

@@ -27,5 +27,13 @@ class InputError(EdgebuildError):
     exit_code = 2
 
 
+class GateFailed(EdgebuildError):
+    """A target missed a threshold: one line per failure, naming recipe, target, threshold and value."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = list(failures)
+        super().__init__("\n".join(self.failures))
+
+
 class StepError(EdgebuildError):
     """A build step failed for a reason the recipe's author can act on (bad model, failed script)."""

@@ -12,11 +12,27 @@ from . import progress
 from .datasets import load_prepared
 from .layout import RecipeLayout, read_json, write_json
 from .recipe import Recipe
-from .sources import SourceInfo, load_model, predict, source_model_path
+from .sources import SourceInfo, load_model, model_files, predict, source_model_path
+from .step import Step
 
 BATCH = 1024
 WARMUP_INVOKES = 10
 MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 2000, 0.1
+SETTINGS = {"batch": BATCH, "warmup": WARMUP_INVOKES, "invokes": [MIN_INVOKES, MAX_INVOKES, MIN_SECONDS]}
+
+
+def reference_step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """reference: the unconverted model's accuracy, which every target's drop is measured against."""
+    return Step("reference", "accuracy of the unconverted model", reference, (recipe, layout),
+                reads=(*model_files(recipe, layout), layout.source_info, layout.data), writes=(layout.reference,),
+                log=layout.log("reference"))
+
+
+def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
+    """evaluate/<t>: accuracy, size and latency of one converted model."""
+    return Step(f"evaluate/{target}", "accuracy, size and latency in LiteRT", evaluate_target, (recipe, layout, target),
+                reads=(layout.model(target), layout.data, layout.reference), writes=(layout.metrics(target),),
+                config=SETTINGS, log=layout.log(f"evaluate/{target}"))
 
 
 def predicted_classes(outputs):

@@ -1,7 +1,15 @@
-"""Acceptance gates: a pure function from thresholds and measured metrics to a verdict."""
+"""Acceptance gates: a pure function from thresholds and measured metrics to a verdict.
+
+Two steps use it: gate/<t> writes each target's verdict.json; `check`, the recipe's last
+step, fails the build when any target failed, after the summary, report and bundles are written.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+from .errors import GateFailed
+from .layout import read_json, write_json
+from .step import Step
 
 
 @dataclass(frozen=True)
@@ -51,3 +59,30 @@ def judge(where: str, limits: dict, metrics: dict) -> Verdict:
         checks.append(Check(threshold, limit, measured, passed, f"{where}: {template.format(m=shown_m, l=shown_l)}"))
     failures = [c.message for c in checks if not c.passed]
     return Verdict(passed=not failures, failures=failures, checks=checks)
+
+
+def write_verdict(recipe, layout, target: str) -> Verdict:
+    verdict = judge(recipe.where(target), recipe.thresholds_for(recipe.target(target)),
+                    read_json(layout.metrics(target)))
+    write_json(layout.verdict(target), verdict.to_json())
+    return verdict
+
+
+def step(recipe, layout, target: str) -> Step:
+    """gate/<t>: metrics.json -> verdict.json, rerun when the target's thresholds change."""
+    return Step(f"gate/{target}", "check the thresholds", write_verdict, (recipe, layout, target),
+                reads=(layout.metrics(target),), writes=(layout.verdict(target),),
+                config={"limits": recipe.thresholds_for(recipe.target(target)), "where": recipe.where(target)})
+
+
+def fail_on_gate_failures(layout) -> None:
+    """Fail the build, after the summary and report are written, when any target missed a threshold."""
+    failures = read_json(layout.summary)["failures"]
+    if failures:
+        raise GateFailed(failures)
+
+
+def check_step(recipe, layout) -> Step:
+    """check: the recipe's last step; writes nothing, fails while a gate fails."""
+    return Step("check", "fail the build if a gate failed", fail_on_gate_failures, (layout,),
+                reads=(layout.summary, layout.report_html))

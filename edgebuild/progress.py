@@ -13,10 +13,24 @@ import sys
 from pathlib import Path
 
 _terminal = None  # set while tool output is redirected
+_verbose: bool | None = None  # set by `edgebuild build -v` for one build; else EDGEBUILD_VERBOSE decides
 
 
 def verbose() -> bool:
+    if _verbose is not None:
+        return _verbose
     return os.environ.get("EDGEBUILD_VERBOSE", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def verbosity(on: bool):
+    """Show (or hide) tools' own output for the duration of one build, then restore what was."""
+    global _verbose
+    before, _verbose = _verbose, on
+    try:
+        yield
+    finally:
+        _verbose = before
 
 
 def say(message: str) -> None:

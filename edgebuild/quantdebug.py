@@ -11,13 +11,24 @@ import io
 import math
 
 from . import progress
-from .convert import make_converter
+from .convert import conversion_config, make_converter
 from .datasets import load_prepared
 from .layout import RecipeLayout, write_json
 from .recipe import Recipe
+from .schema import TargetSpec
+from .sources import model_files
+from .step import Step
 
 DEBUG_SAMPLES = 64
 TOP_LAYERS = 10
+
+
+def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
+    """debug/<t>: the per-layer error of an int8 target, for its report."""
+    return Step(f"debug/{target.name}", "per-layer quantization error", debug_target, (recipe, layout, target.name),
+                reads=(*model_files(recipe, layout), layout.source_info, layout.data),
+                writes=(layout.quant_debug(target.name),),
+                config={**conversion_config(target), "samples": DEBUG_SAMPLES}, log=layout.log(f"debug/{target.name}"))
 
 
 def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict:

@@ -13,8 +13,9 @@ from pathlib import Path
 from . import charts
 from .layout import RecipeLayout, index_reports, read_json, write_bytes
 from .recipe import Recipe
-from .resources import jinja_environment
+from .resources import jinja_environment, template_files
 from .schema import Quantization
+from .step import Step
 from .summary import shipped_target
 
 THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_latency_ms")
@@ -97,6 +98,24 @@ def recipe_charts(summary: dict) -> dict[str, str]:
 
 def _built_at() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """report: report.html, report.md and their charts, from what the build wrote (no model is touched)."""
+    names = [t.name for t in recipe.spec.targets]
+    debugged = [t.name for t in recipe.spec.targets if t.quantization == Quantization.int8]
+    return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),
+                reads=(layout.summary, *(layout.inspection(n) for n in names), *(layout.quant_debug(n) for n in debugged),
+                       *template_files(recipe, "report")),
+                writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in CHART_NAMES)),
+                config={"templates": recipe.spec.templates, "ship": recipe.spec.ship})
+
+
+def index_step(recipes: list[Recipe], root: Path) -> Step:
+    """reports: build/report.html and build/report.md over every recipe."""
+    return Step("reports", "the index of every recipe's report", render_index, (recipes, root),
+                reads=(*(RecipeLayout(root, r.name).summary for r in recipes), *template_files(None, "report")),
+                writes=index_reports(root), config={"recipes": [r.name for r in recipes]})
 
 
 def render_recipe(recipe: Recipe, layout: RecipeLayout) -> list[Path]:

@@ -21,6 +21,7 @@ from . import progress
 from .errors import StepError
 from .layout import RecipeLayout, read_json, temporary_path, write_json
 from .recipe import Recipe
+from .step import Step
 
 
 @dataclass
@@ -62,6 +63,23 @@ def source_model_path(recipe: Recipe, layout: RecipeLayout) -> Path:
     if recipe.spec.model.keras and recipe.spec.model.keras.endswith(".h5"):
         return layout.source_keras_as(".h5")
     return layout.source_keras
+
+
+def model_files(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
+    """The model files the source step writes, which the steps after it read."""
+    path = source_model_path(recipe, layout)
+    if not recipe.spec.model.saved_model:
+        return [path]
+    folder = recipe.path(recipe.spec.model.saved_model)
+    return [path / p.relative_to(folder) for p in source_files(recipe)]
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """source: train or copy the model, and describe it (source.json)."""
+    return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
+                reads=(*source_files(recipe), layout.data), writes=(*model_files(recipe, layout), layout.source_info),
+                config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels)},
+                log=layout.log("source"))
 
 
 def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:

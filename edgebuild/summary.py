@@ -6,6 +6,7 @@ from importlib import metadata
 
 from .layout import RecipeLayout, read_json, write_json
 from .recipe import Recipe
+from .step import Step
 
 TOOLS = ("edgebuild", "tensorflow", "ai-edge-litert", "numpy", "doit")
 
@@ -19,6 +20,14 @@ def tool_versions() -> dict:
         except metadata.PackageNotFoundError:
             versions[tool] = None
     return versions
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """summary: every target's metrics and verdict in one file, which reports and the ship step read."""
+    names = [t.name for t in recipe.spec.targets]
+    return Step("summary", "every target's metrics and verdict", write_summary, (recipe, layout),
+                reads=(layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))),
+                writes=(layout.summary,), config={"hash": recipe.hash, "file": recipe.file})
 
 
 def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:

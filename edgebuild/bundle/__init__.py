@@ -2,48 +2,38 @@
 
     ship step -> build/<recipe>/ship.json + shipped.tflite
     bundle/<platform> -> dist/<recipe>/<platform>/ + dist/<recipe>-<platform>.zip
+
+    ship.py      which target ships, and what the bundles say about it
+    context.py   what the templates are told: tensors, preprocessing, labels, metadata
+    golden.py    golden vectors from the LiteRT interpreter, for the apps' own tests
+    literals.py  Kotlin / Swift literals and type names
+    render.py    templates -> files;  tree.py  folder, manifest, zip
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from .. import progress
 from ..layout import RecipeLayout
 from ..recipe import Recipe
+from ..resources import template_files
+from ..step import Step
 from . import android, ios, render, ship
 
 PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}
-__all__ = ["PLATFORMS", "build_bundle", "render", "ship"]
+__all__ = ["PLATFORMS", "build_bundle", "render", "ship", "steps"]
 
 
 def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[str]:
-    """Render one platform's bundle from the shipped target; returns the paths in it."""
-    module = PLATFORMS[platform]
-    folder, archive = layout.bundle_dir(platform), layout.bundle_zip(platform)
-    if not render.check_shippable(recipe, layout):
-        render.remove_bundle(folder, archive)
-        return []
-    settings = module.settings(recipe)
-    ctx = render.context(recipe, layout, settings)
-    env = render.environment(recipe, platform)
-    names = {key: value for key, value in ctx.items() if isinstance(value, str)}  # {package_dir}, {name}, {recipe} ...
-    files = {template_path.format(**names): env.get_template(template).render(**ctx).encode()
-             for template, template_path in module.TEMPLATES.items()}
-    files[module.MODEL_PATH.format(**names)] = layout.shipped_model.read_bytes()
-    files[module.LABELS_PATH.format(**names)] = labels_text(recipe.labels).encode()
-    files[module.METADATA_PATH.format(**names)] = _json(ctx["metadata"])
-    files[module.GOLDEN_PATH.format(**names)] = _json({"top_k": ctx["top_k"], "vectors": ctx["golden"]})
-    render.write_tree(files, folder, archive)
-    progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
-    return sorted([*files, "manifest.json"])
+    return render.build_bundle(recipe, layout, platform, PLATFORMS[platform])
 
 
-def labels_text(labels) -> str:
-    """One label per line, as LiteRT's Task Library and ML Model Binding read them; a line break inside
-    a label is written as the two characters \\n so the count of lines stays the count of labels."""
-    return "".join(label.replace("\r", "\\r").replace("\n", "\\n") + "\n" for label in labels)
-
-
-def _json(value) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+def steps(recipe: Recipe, layout: RecipeLayout) -> list[Step]:
+    """bundle/<platform> for each enabled platform: ship.json (which records the shipped model's
+    sha256), the data's golden samples and the templates -> the bundle folder and its zip."""
+    return [Step(f"bundle/{platform}", f"the {platform} bundle of the shipped target", build_bundle,
+                 (recipe, layout, platform),
+                 reads=(layout.ship_info, layout.data, layout.preprocess, *template_files(recipe, platform)),
+                 reads_if_present=(layout.shipped_model,),
+                 writes=(layout.bundle_dir(platform), layout.bundle_zip(platform)),
+                 config={"settings": module.settings(recipe), "labels": list(recipe.labels),
+                         "description": recipe.spec.description},
+                 log=layout.log(f"bundle/{platform}"))
+            for platform, module in PLATFORMS.items() if module.enabled(recipe)]

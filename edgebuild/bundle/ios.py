@@ -6,7 +6,7 @@ looked up in the bundle of the class that uses them, as in an app or test target
 from __future__ import annotations
 
 from ..recipe import Recipe
-from .render import camel
+from .literals import camel
 
 PLATFORM = "ios"
 

@@ -1,19 +1,28 @@
 """The ship step: pick the target the bundles carry, and record what they say about it.
 
-ship.json changes only when what a bundle shows changes (the shipped target, the measured
-figures, pass/fail), so an edited threshold that flips nothing leaves the bundles alone.
+ship.json changes only when what a bundle shows changes (the shipped target and its bytes,
+accuracy, size, pass/fail), so an edited threshold that flips nothing leaves the bundles alone.
+Latency is measured on the build machine and differs between two builds: it stays in build/
+(metrics, summary, reports) and never reaches ship.json or a bundle.
 """
 from __future__ import annotations
 
-import os
-import shutil
+import hashlib
 
 from .. import progress
-from ..layout import RecipeLayout, read_json, temporary_path, write_json
+from ..layout import RecipeLayout, read_json, write_bytes, write_json
 from ..recipe import Recipe
+from ..step import Step
 from ..summary import shipped_target
 
-SHOWN_METRICS = ("accuracy", "accuracy_drop", "size_bytes", "latency_ms_median", "latency_ms_p90", "n_test")
+SHOWN_METRICS = ("accuracy", "accuracy_drop", "size_bytes", "n_test")
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """ship: summary.json and the targets' models -> ship.json and shipped.tflite (when a target ships)."""
+    return Step("ship", "pick the target the bundles ship", write_ship, (recipe, layout),
+                reads=(layout.summary, *(layout.model(t.name) for t in recipe.spec.targets)),
+                writes=(layout.ship_info, layout.shipped_model), config={"ship": recipe.spec.ship})
 
 
 def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
@@ -33,9 +42,9 @@ def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
         layout.shipped_model.unlink(missing_ok=True)
         progress.say(f"no bundle: {why}")
     else:
-        tmp = temporary_path(layout.shipped_model)
-        shutil.copyfile(layout.model(target), tmp)
-        os.replace(tmp, layout.shipped_model)
+        model = layout.model(target).read_bytes()
+        info["sha256"] = hashlib.sha256(model).hexdigest()  # bundles rerun when the shipped bytes change
+        write_bytes(layout.shipped_model, model)
         progress.say(f"ships {target}: {why}")
     write_json(layout.ship_info, info)
     return info

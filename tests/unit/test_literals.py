@@ -1,5 +1,5 @@
 """Language literals for labels and names: exact escapes for Kotlin, Swift and comments."""
-from edgebuild.bundle.render import camel, comment_text, float_literal, kotlin_string, swift_string
+from edgebuild.bundle.literals import camel, comment_text, float_literal, kotlin_string, swift_string
 
 NASTY = 'q"b\\s$d${e}\n\t日😀\x01'
 
@@ -24,7 +24,7 @@ def test_names_and_floats():
 def test_a_single_sigmoid_unit_is_two_classes():
     import numpy as np
 
-    from edgebuild.bundle.render import class_scores
+    from edgebuild.bundle.golden import class_scores
     from edgebuild.evaluate import predicted_classes
 
     outputs = np.array([[0.2], [0.7], [0.5]], np.float32)

@@ -185,6 +185,14 @@ def save_weights(path, out) -> int:
     return len(arrays)
 
 
+def step(recipe, layout, target: str):
+    """inspect/<t>: operators, tensors and size breakdown of one model, for reports."""
+    from .step import Step
+
+    return Step(f"inspect/{target}", "operators, tensors, where the bytes go", inspect_target,
+                (recipe, layout, target), reads=(layout.model(target),), writes=(layout.inspection(target),))
+
+
 def inspect_target(recipe, layout, target: str) -> None:
     """The inspect step: build/<recipe>/<target>/inspect.json for reports."""
     from .layout import write_json

@@ -1,0 +1,76 @@
+"""What every platform's templates are told about the shipped model: tensors, preprocessing, labels,
+golden vectors, pinned runtimes, and the metadata JSON (nothing measured on this machine)."""
+from __future__ import annotations
+
+from .. import progress
+from ..datasets import load_prepared
+from ..evaluate import TFLiteRunner
+from ..layout import RecipeLayout, read_json
+from ..recipe import Recipe
+from ..schema import IMAGE_SOURCES, DatasetSource
+from . import runtimes
+from .golden import TOP_K, golden_vectors
+from .literals import camel
+
+
+def _tensor(details: dict) -> dict:
+    import numpy as np
+
+    dtype = np.dtype(details["dtype"]).name
+    scale, zero_point = details["quantization"]
+    shape = [int(s) for s in details["shape"][1:]]
+    return {"name": details["name"], "shape": shape, "size": int(np.prod(shape)), "dtype": dtype,
+            "quantized": dtype in ("int8", "uint8", "int16"), "scale": float(scale), "zero_point": int(zero_point)}
+
+
+def _color(recipe: Recipe) -> str | None:
+    source = recipe.spec.dataset.source
+    if source not in IMAGE_SOURCES:
+        return None
+    if source == DatasetSource.image_folder:
+        return recipe.spec.dataset.color_mode
+    return "grayscale"
+
+
+def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settings: dict) -> dict:
+    """Everything the templates of every platform use."""
+    ship = read_json(layout.ship_info)
+    shipped = next(t for t in ship["targets"] if t["name"] == ship["target"])
+    preprocess = read_json(layout.preprocess)
+    labels = list(recipe.labels)
+    with progress.tool_output(layout.log(f"bundle/{platform}")):  # LiteRT announces its delegate on stderr
+        runner = TFLiteRunner(layout.shipped_model)
+        golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess, labels)
+    input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
+    color, shape = _color(recipe), input_tensor["shape"]
+    channels = shape[2] if len(shape) == 3 else 1
+    image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
+    if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
+        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
+    model_file = f"{recipe.name}.tflite"
+    name = camel(recipe.name)
+    return {
+        "recipe": recipe.name, "description": recipe.spec.description or recipe.name, "hash": ship["recipe_hash"],
+        "name": name, "class_name": f"{name}Classifier", "processing_name": f"{name}Processing",
+        "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
+        "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden,
+        "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
+                                     "android_min_sdk": runtimes.ANDROID_MIN_SDK},
+        "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file),
+        **platform_settings,
+    }
+
+
+def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file) -> dict:
+    return {
+        "recipe": recipe.name, "recipe_hash": ship["recipe_hash"], "description": recipe.spec.description,
+        "model": model_file, "target": ship["target"], "quantization": shipped["quantization"],
+        "input": input_tensor, "output": output_tensor,
+        "preprocess": {**preprocess, "order": ["resize", "scale", "normalize"],
+                       "image": image},
+        "labels": list(recipe.labels),
+        "measured": {k: shipped[k] for k in ("accuracy", "accuracy_drop", "size_bytes", "n_test")},
+        "reference_accuracy": ship["reference_accuracy"],
+        "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
+                     "evaluated_with": {k: ship["versions"].get(k) for k in ("ai-edge-litert", "tensorflow")}},
+    }

@@ -1,0 +1,65 @@
+"""Kotlin and Swift literals that compile whatever a label holds, and the names types get."""
+from __future__ import annotations
+
+import json
+
+def camel(name: str) -> str:
+    """`digits-dense` -> `DigitsDense` (a type name in Kotlin and Swift)."""
+    text = "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-") if part)
+    return text if text[:1].isalpha() else f"Model{text}"
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _literal(value: str, escapes: dict[str, str], non_ascii) -> str:
+    """A double-quoted literal: printable ASCII as is, `escapes` for the rest, `non_ascii` beyond ASCII."""
+    out = []
+    for ch in str(value):
+        if ch in escapes:
+            out.append(escapes[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(non_ascii(ch))
+    return '"' + "".join(out) + '"'
+
+
+def _utf16_escapes(ch: str) -> str:
+    """Kotlin's \\uXXXX escapes are UTF-16 code units: a character beyond the BMP takes two."""
+    data = ch.encode("utf-16-be")
+    return "".join(f"\\u{data[i]:02x}{data[i + 1]:02x}" for i in range(0, len(data), 2))
+
+
+def kotlin_string(value: str) -> str:
+    """A Kotlin string literal: quotes, backslashes, `$` templates, newlines and non-ASCII escaped."""
+    return _literal(value, {**_ESCAPES, "$": "\\$"}, _utf16_escapes)
+
+
+def swift_string(value: str) -> str:
+    """A Swift string literal: quotes, backslashes (so no interpolation), newlines, non-ASCII escaped."""
+    return _literal(value, _ESCAPES, lambda ch: f"\\u{{{ord(ch):x}}}")
+
+
+def comment_text(value: str) -> str:
+    """Text safe inside /* */ and // comments of Kotlin and Swift: one line, no comment terminator."""
+    return " ".join(str(value).split()).replace("*/", "* /").replace("/*", "/ *")
+
+
+def float_literal(value: float) -> str:
+    """The shortest text that reads back as the same float32 (with an `f` suffix added by templates)."""
+    import numpy as np
+
+    return repr(float(np.float32(value)))
+
+
+def environment(recipe: Recipe, platform: str):
+    """Jinja for one platform's templates: code, so nothing is HTML-escaped; literals go through filters."""
+    return jinja_environment(recipe, platform, kt=kotlin_string, swift=swift_string, comment=comment_text,
+                             f32=float_literal, json=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def filters() -> dict:
+    """The Jinja filters bundle templates write literals with (code: nothing is HTML-escaped)."""
+    return {"kt": kotlin_string, "swift": swift_string, "comment": comment_text, "f32": float_literal,
+            "json": lambda v: json.dumps(v, ensure_ascii=False)}
