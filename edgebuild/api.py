@@ -60,6 +60,9 @@ def dodo_tasks(root=None):
     except EdgebuildError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    from .progress import quiet_interrupts
+
+    quiet_interrupts()
     lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
     yield from plan(recipes, prune_stale=True)
 

@@ -132,7 +132,9 @@ def main(argv=None) -> int:
         print(exc, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("edgebuild: interrupted", file=sys.stderr)
+        from .progress import say_interrupted
+
+        say_interrupted()
         return 130
 
 

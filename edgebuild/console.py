@@ -13,7 +13,7 @@ from doit.exceptions import TaskFailed, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from . import progress
-from .prune import TASK as PRUNE_TASK
+from .recipe import PRUNE_TASK
 
 
 class BuildReporter(ConsoleReporter):
@@ -57,6 +57,11 @@ class BuildReporter(ConsoleReporter):
 
     def complete_run(self):
         seconds = time.perf_counter() - self.started
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):  # doit reports while the Ctrl-C unwinds
+            done = max(len(self.executed) - 1, 0)
+            progress.say_interrupted(f" after {seconds:.1f}s, during {self.executed[-1] if self.executed else 'start-up'};"
+                                     f" {done} steps done are kept, the next build goes on from there")
+            return
         parts = [f"{len(self.executed)} steps run", f"{self.up_to_date} up to date"]
         if self.not_run:
             parts.append(f"{self.not_run} not run after a failure")

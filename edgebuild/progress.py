@@ -50,6 +50,28 @@ class _Terminal:
 
 
 terminal = _Terminal()
+_interrupt_said = False
+
+
+def say_interrupted(detail: str = "") -> None:
+    """The one line a Ctrl-C leaves (whichever of doit's reporter, the CLI or dodo.py sees it first)."""
+    global _interrupt_said
+    if not _interrupt_said:
+        _interrupt_said = True
+        terminal.write(f"edgebuild: interrupted{detail}\n")
+        terminal.flush()
+
+
+def quiet_interrupts() -> None:
+    """Under plain `doit`: a Ctrl-C ends with one line and status 130, not a traceback."""
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt):
+            say_interrupted()
+        else:
+            previous(kind, value, traceback)
+    sys.excepthook = hook
 
 
 def _unredirected_stderr(saved_fd: int):

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from . import progress
 from .layout import BUILD_DIR, DIST_DIR, RecipeLayout
+from .recipe import PRUNE_TASK
 from .step import Step
-
-TASK = "prune"
 
 
 def stale(root: Path, steps: list[Step]) -> list[Path]:
@@ -59,7 +58,7 @@ def prune(root: Path, steps: list[Step]) -> list[Path]:
 def task(root: Path, steps: list[Step]) -> dict:
     from .tasks import run_step
 
-    return {"basename": TASK, "doc": "remove what no recipe step writes (removed recipes and targets)",
+    return {"basename": PRUNE_TASK, "doc": "remove what no recipe step writes (removed recipes and targets)",
             "actions": [(run_step, [prune, (root, steps), ()])],
             "uptodate": [lambda: not stale(root, steps)]}
 

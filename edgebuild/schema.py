@@ -7,12 +7,27 @@ or the file system, live in `recipe.py` so they can name the exact field at faul
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 TARGET_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_NAME = 64  # names become folders, Kotlin packages and Swift types
+
+
+def _inside_project(value: str) -> str:
+    """A recipe only names files inside its project: the build reads them, and never writes outside
+    build/ and dist/."""
+    parts = PurePosixPath(value).parts
+    if not value.strip() or "\0" in value or value.startswith(("/", "~")) or ".." in parts \
+            or PureWindowsPath(value).drive or "\\" in value:
+        raise ValueError("expected a path inside the project folder, relative and without '..'")
+    return value
+
+
+ProjectPath = Annotated[str, AfterValidator(_inside_project)]
 
 
 class Quantization(str, Enum):
@@ -45,20 +60,20 @@ FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelSpec(Strict):
     """Where the unconverted model comes from: exactly one of keras, saved_model, script."""
 
-    keras: Optional[str] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
-    saved_model: Optional[str] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
-    script: Optional[str] = Field(
+    keras: Optional[ProjectPath] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
+    saved_model: Optional[ProjectPath] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
+    script: Optional[ProjectPath] = Field(
         None,
         description="A training script the build runs as `python SCRIPT --out PATH [args...]`; it must save a Keras "
         "model to PATH. It finds the prepared dataset (.npz with x_train, y_train, x_test, y_test) at $EDGEBUILD_DATA.")
     args: list[str] = Field(default_factory=list, description="Extra arguments for the script.")
-    inputs: list[str] = Field(default_factory=list, description="Further files the script reads: a change to any retrains.")
+    inputs: list[ProjectPath] = Field(default_factory=list, description="Further files the script reads: a change to any retrains.")
     isolated: bool = Field(
         False, description="Run the script in its own Python process. By default it runs as __main__ inside the build "
         "(with its own argv, working directory and environment), sharing the build's TensorFlow import (about 2 s).")
@@ -66,11 +81,11 @@ class ModelSpec(Strict):
 
 class DatasetSpec(Strict):
     source: DatasetSource = Field(description="Where the data comes from.")
-    path: Optional[str] = Field(
+    path: Optional[ProjectPath] = Field(
         None, description="npz: a file with x_test, y_test (and x_train, y_train for calibration or training); "
         "image_folder: a directory with one sub-folder of PNG/JPEG files per class.")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
-    seed: int = Field(0, description="Seed of the train/test shuffle.")
+    seed: int = Field(0, ge=0, lt=2**32, description="Seed of the train/test shuffle.")
     color_mode: Literal["rgb", "grayscale"] = Field("rgb", description="image_folder only: how images are read.")
 
 
@@ -82,7 +97,7 @@ class Normalize(Strict):
 class Preprocess(Strict):
     """Applied in the order resize, scale, normalize, and recorded so the app can repeat it."""
 
-    resize: Optional[tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]]] = Field(
+    resize: Optional[tuple[Annotated[int, Field(gt=0, le=4096)], Annotated[int, Field(gt=0, le=4096)]]] = Field(
         None, description="[height, width], bilinear; image datasets only.")
     scale: Optional[float] = Field(None, description="Multiply every value by this.")
     normalize: Optional[Union[Normalize, Literal["fit"]]] = Field(
@@ -101,24 +116,25 @@ class Thresholds(Strict):
 
 
 class TargetSpec(Strict):
-    name: str = Field(pattern=TARGET_PATTERN, description="Unique within the recipe; names build/<recipe>/<name>/.")
+    name: str = Field(pattern=TARGET_PATTERN, max_length=MAX_NAME,
+                      description="Unique within the recipe; names build/<recipe>/<name>/.")
     quantization: Quantization = Field(description="How to convert.")
     io: Optional[Literal["float32", "int8", "uint8"]] = Field(
         None, description="int8 only: the type of the model's input and output tensors (default float32).")
     calibration_samples: Optional[int] = Field(
-        None, gt=0, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
+        None, gt=0, le=1_000_000, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
     thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")
 
 
 class AndroidBundle(Strict):
     enabled: bool = Field(True, description="Build dist/<recipe>/android/.")
-    package: Optional[str] = Field(None, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
+    package: Optional[str] = Field(None, max_length=200, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
                                    description="Kotlin package of the wrapper. Default: com.example.<recipe_name>.")
 
 
 class IosBundle(Strict):
     enabled: bool = Field(True, description="Build dist/<recipe>/ios/.")
-    module: Optional[str] = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$",
+    module: Optional[str] = Field(None, max_length=MAX_NAME, pattern=r"^[A-Z][A-Za-z0-9]*$",
                                   description="Swift module and type prefix. Default: the recipe name in CamelCase.")
 
 
@@ -128,19 +144,19 @@ class Bundles(Strict):
 
 
 class RecipeSpec(Strict):
-    name: Optional[str] = Field(None, pattern=NAME_PATTERN,
+    name: Optional[str] = Field(None, pattern=NAME_PATTERN, max_length=MAX_NAME,
                                 description="Default: the file name's stem with '_' as '-'. Lowercase letters, digits, '-'.")
     description: str = Field("", description="One line for reports and bundles.")
     model: ModelSpec
     dataset: DatasetSpec
     preprocess: Preprocess = Field(default_factory=Preprocess)
-    labels: Union[list[str], str] = Field(description="Class names in output order, or a file with one label per line.")
+    labels: Union[list[str], ProjectPath] = Field(description="Class names in output order, or a file with one label per line.")
     targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
     ship: Optional[str] = Field(
         None, description="The target the bundles ship. Default: the smallest target that passed every threshold.")
     bundles: Bundles = Field(default_factory=Bundles, description="The app bundles built from the shipped target.")
-    templates: Optional[str] = Field(
+    templates: Optional[ProjectPath] = Field(
         None, description="A folder of your own templates (android/, ios/, report/); a file there replaces "
         "edgebuild's file of the same name.")
 

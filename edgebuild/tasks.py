@@ -25,12 +25,10 @@ from . import (__version__, bundle, convert, datasets, evaluate, gate, inspectio
                sources, summary)
 from .errors import EdgebuildError
 from .layout import RecipeLayout
-from .recipe import RESERVED_RECIPE_NAMES, Recipe
+from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
 from .schema import Quantization, TargetSpec
 from .step import OUTPUTS_KEY, Step, outputs_intact, stamps
 
-INDEX_TASK = next(iter(RESERVED_RECIPE_NAMES))
-PRUNE_TASK = prune.TASK
 
 
 def recipe_steps(recipe: Recipe) -> list[Step]:

@@ -1,0 +1,146 @@
+"""Recipes: YAML files -> validated `Recipe` objects, or every problem at once.
+
+Each problem is one line, `file:line: field.path: what was expected; got what`:
+
+    yamlfile.py   safe YAML with the line of every key (and limits against hostile files)
+    schema.py     pydantic checks types and ranges;  messages.py  says what went wrong in words
+    checks.py     what spans fields or touches the file system
+    here          the `Recipe` object the build uses, and loading one or many files
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..errors import RecipeError
+from ..schema import NAME_PATTERN, RecipeSpec, TargetSpec
+from . import checks
+from .messages import pydantic_problems
+from .yamlfile import parse, problem_lines
+
+RESERVED_TARGET_NAMES = checks.RESERVED_TARGET_NAMES
+INDEX_TASK = "reports"  # the doit task that writes build/report.html over every recipe
+PRUNE_TASK = "prune"  # the doit task that removes what no step writes
+RESERVED_RECIPE_NAMES = {INDEX_TASK, PRUNE_TASK}  # a recipe's name is its doit basename
+DEFAULT_CALIBRATION_SAMPLES = 100
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe with what the build needs resolved: name, labels, hash."""
+
+    file: str  # as shown in messages, relative to the project root where possible
+    root: Path  # the project root every relative path in the recipe starts from
+    name: str
+    spec: RecipeSpec
+    labels: tuple[str, ...]
+    hash: str
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def shown(self, path: Path) -> str:
+        """A path as messages show it: relative to the project root where it is inside."""
+        return _shown(path, self.root)
+
+    @property
+    def targets(self) -> list[TargetSpec]:
+        return list(self.spec.targets)
+
+    def target(self, name: str) -> TargetSpec:
+        return next(t for t in self.spec.targets if t.name == name)
+
+    def thresholds_for(self, target: TargetSpec) -> dict:
+        """Recipe-wide thresholds overridden field by field by the target's (null turns one off)."""
+        limits = self.spec.thresholds.model_dump(exclude_none=True)
+        if target.thresholds is not None:
+            for field in target.thresholds.model_fields_set:
+                value = getattr(target.thresholds, field)
+                if value is None:
+                    limits.pop(field, None)
+                else:
+                    limits[field] = value
+        return limits
+
+    def model_hash(self, target: TargetSpec) -> str:
+        """A hash of what made one target's model (source, data, preprocessing, labels, conversion), not of
+        thresholds or bundle settings: what a bundle records, so a threshold edit leaves bundles alone."""
+        spec = self.spec
+        parts = [spec.model.model_dump(mode="json"), spec.dataset.model_dump(mode="json"),
+                 spec.preprocess.model_dump(mode="json"), list(self.labels),
+                 target.model_dump(mode="json", exclude={"thresholds", "name"})]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def calibration_samples(self, target: TargetSpec) -> int:
+        return target.calibration_samples or DEFAULT_CALIBRATION_SAMPLES
+
+    def where(self, target: str | None = None) -> str:
+        """The prefix of every message about this recipe: `recipes/x.yaml: name/target`."""
+        return f"{self.file}: {self.name}" + (f"/{target}" if target else "")
+
+
+def discover(root: Path) -> list[Path]:
+    """The project's recipes: recipes/*.yaml (and .yml), in name order."""
+    folder = root / "recipes"
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_recipes(paths: list[Path], root: Path) -> list[Recipe]:
+    """Load every recipe, or raise one RecipeError listing every problem in every file."""
+    recipes, problems = [], []
+    for path in paths:
+        try:
+            recipes.append(load_recipe(path, root))
+        except RecipeError as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, Recipe] = {}
+    for recipe in recipes:
+        if recipe.name in seen:
+            problems.append(f"{recipe.file}: name: '{recipe.name}' is also the name of {seen[recipe.name].file}; "
+                            "expected a unique recipe name")
+        seen.setdefault(recipe.name, recipe)
+    if problems:
+        raise RecipeError(problems)
+    return recipes
+
+
+def load_recipe(path: Path, root: Path) -> Recipe:
+    path = Path(path)
+    shown = _shown(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError([f"{shown}: no such recipe file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError([f"{shown}: cannot read: {exc}"]) from exc
+    data, lines = parse(text, shown)
+    try:
+        spec = RecipeSpec.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(problem_lines(shown, lines, pydantic_problems(exc))) from None
+    labels, label_problems = checks.labels(spec, root)
+    problems = checks.cross_check(spec, root) + label_problems
+    name = spec.name or path.stem.replace("_", "-")
+    if name in RESERVED_RECIPE_NAMES:
+        problems.append((("name",), f"'{name}' is reserved for a task of edgebuild's own; choose another name"))
+    if spec.name is None and not re.match(NAME_PATTERN, name):
+        problems.append((("name",), f"the file name gives '{name}', which is not a valid recipe name; "
+                                     "expected a `name:` of lowercase letters, digits and '-'"))
+    if problems:
+        raise RecipeError(problem_lines(shown, lines, problems))
+    digest = hashlib.sha256(json.dumps([spec.model_dump(mode="json"), labels], sort_keys=True).encode()).hexdigest()
+    return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+

@@ -1,0 +1,135 @@
+"""Checks that span fields or touch the file system: one source, files that exist, paths that stay
+inside the project, targets that make sense together."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..schema import CALIBRATED, FILE_SOURCES, IMAGE_SOURCES, DatasetSource, Quantization, RecipeSpec
+from .yamlfile import Loc
+
+RESERVED_TARGET_NAMES = {"source", "charts", "logs"}
+
+
+def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str]]]:
+    if isinstance(spec.labels, str):
+        path = root / spec.labels
+        if not path.is_file():
+            return [], [(("labels",), f"labels file {spec.labels} not found; expected a file with one label per line")]
+        labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        labels = [str(label) for label in spec.labels]
+    if not labels:
+        return [], [(("labels",), "expected at least one label")]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        return labels, [(("labels",), f"expected unique labels; repeated: {', '.join(duplicates)}")]
+    return labels, []
+
+
+def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root)]
+
+
+def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    model, problems = spec.model, []
+    given = [field for field in ("keras", "saved_model", "script") if getattr(model, field) is not None]
+    if len(given) != 1:
+        got = "none" if not given else " and ".join(given)
+        return [(("model",), f"expected exactly one of keras, saved_model, script; got {got}")]
+    source = given[0]
+    if source != "script":
+        for field in ("args", "inputs", "isolated"):
+            if getattr(model, field):
+                problems.append((("model", field), f"only a script takes {field}; this model comes from {source}"))
+    if model.keras is not None:
+        if not model.keras.endswith((".keras", ".h5")):
+            problems.append((("model", "keras"), f"expected a .keras or .h5 file; got {model.keras!r}"))
+        elif not (root / model.keras).is_file():
+            problems.append((("model", "keras"), f"file {model.keras} not found"))
+    if model.saved_model is not None and not (root / model.saved_model / "saved_model.pb").is_file():
+        problems.append((("model", "saved_model"),
+                         f"{model.saved_model} is not a SavedModel directory; expected it to hold saved_model.pb"))
+    if model.script is not None and not (root / model.script).is_file():
+        problems.append((("model", "script"), f"file {model.script} not found"))
+    for i, extra in enumerate(model.inputs):
+        if not (root / extra).exists():
+            problems.append((("model", "inputs", i), f"file {extra} not found"))
+    return problems
+
+
+def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    data, problems = spec.dataset, []
+    if data.source in FILE_SOURCES:
+        if data.path is None:
+            kind = "an .npz file" if data.source == DatasetSource.npz else "a folder of class sub-folders"
+            problems.append((("dataset", "path"), f"required for source {data.source.value}; expected {kind}"))
+        elif data.source == DatasetSource.npz:
+            problems.extend(_check_npz(spec, root))
+        elif not (root / data.path).is_dir():
+            problems.append((("dataset", "path"), f"folder {data.path} not found"))
+    elif data.path is not None:
+        problems.append((("dataset", "path"), f"source {data.source.value} takes no path"))
+    if "color_mode" in data.model_fields_set and data.source != DatasetSource.image_folder:
+        problems.append((("dataset", "color_mode"), "applies to source image_folder only"))
+    if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
+        problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
+    norm = spec.preprocess.normalize
+    if norm is not None and norm != "fit":
+        mean, std = (v if isinstance(v, list) else [v] for v in (norm.mean, norm.std))
+        if len(mean) != len(std):
+            problems.append((("preprocess", "normalize"),
+                             f"expected as many std values as mean values; got {len(std)} and {len(mean)}"))
+        if any(s == 0 for s in std):
+            problems.append((("preprocess", "normalize", "std"), "expected non-zero values"))
+    return problems
+
+
+def _npz_keys(path: Path) -> set[str] | None:
+    """The arrays in an .npz, read from its zip directory so validation never imports numpy."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {name.removesuffix(".npy") for name in archive.namelist()}
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def _check_npz(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    rel = spec.dataset.path
+    if not (root / rel).is_file():
+        return [(("dataset", "path"), f"file {rel} not found")]
+    keys = _npz_keys(root / rel)
+    if keys is None:
+        return [(("dataset", "path"), f"{rel} is not an .npz file")]
+    problems = []
+    missing = [k for k in ("x_test", "y_test") if k not in keys]
+    if missing:
+        problems.append((("dataset", "path"), f"{rel} has no {' or '.join(missing)}; expected x_test and y_test arrays"))
+    has_train = {"x_train", "y_train"} <= keys
+    if spec.model.script is not None and not has_train:
+        problems.append((("model", "script"), f"a training script needs x_train and y_train; {rel} has none"))
+    for i, target in enumerate(spec.targets):
+        if target.quantization in CALIBRATED and "x_train" not in keys:
+            problems.append((("targets", i, "quantization"), f"{target.quantization.value} needs calibration data; "
+                             f"expected x_train in {rel}"))
+    return problems
+
+
+def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    problems, seen = [], set()
+    names = [t.name for t in spec.targets]
+    if spec.ship is not None and spec.ship not in names:
+        problems.append((("ship",), f"expected one of the target names ({', '.join(names)}); got {spec.ship!r}"))
+    if spec.templates is not None and not (root / spec.templates).is_dir():
+        problems.append((("templates",), f"folder {spec.templates} not found"))
+    for i, target in enumerate(spec.targets):
+        if target.name in seen:
+            problems.append((("targets", i, "name"), f"expected a unique target name; '{target.name}' is used twice"))
+        if target.name in RESERVED_TARGET_NAMES:
+            problems.append((("targets", i, "name"), f"'{target.name}' is reserved for build/<recipe>/{target.name}/"))
+        seen.add(target.name)
+        if target.io is not None and target.quantization != Quantization.int8:
+            problems.append((("targets", i, "io"), "applies to int8 targets only"))
+        if target.calibration_samples is not None and target.quantization not in CALIBRATED:
+            problems.append((("targets", i, "calibration_samples"), "applies to int8 and int16x8 targets only"))
+    return problems
