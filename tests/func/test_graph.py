@@ -1,0 +1,169 @@
+"""The build graph tells the truth: every file under build/ and dist/ is the declared output of exactly
+one step, steps read only what they declare, a deleted or edited output comes back byte-identical
+through its own step, and two clean builds of the examples give the same bytes in dist/."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, Project
+from edgebuild import api
+from edgebuild.tasks import all_steps, run_step
+
+LATENCY_BEARING = ("metrics.json", "summary.json", "report.html", "report.md", "latency.svg")
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for top in ("build", "dist") for p in sorted((root / top).rglob("*")) if p.is_file()}
+
+
+def example_project(root: Path) -> Project:
+    project = Project(root)
+    for part in ("recipes", "models"):
+        shutil.copytree(REPO / part, root / part, dirs_exist_ok=True)
+    return project
+
+
+def step_key(function, args) -> tuple:
+    """A step by what it runs and on what (recipe and target names), equal across two plans."""
+    names = [a if isinstance(a, str) else a.name for a in args
+             if isinstance(a, str) or isinstance(getattr(a, "name", None), str)]
+    return (function.__module__, function.__qualname__, *names)
+
+
+class ReadAudit:
+    """Which files under build/ each step opens for reading, seen by a Python audit hook while
+    doit runs the step in this process (TensorFlow's and LiteRT's C++ reads are not seen)."""
+
+    def __init__(self, root: Path):
+        self.build_dir = str(root / "build")
+        self.reads: dict[tuple, set[str]] = {}
+        self.on = True
+
+    def hook(self, event, args):
+        if not self.on or event != "open" or not isinstance(args[0], (str, Path)):
+            return
+        path, mode, flags = str(args[0]), args[1], args[2]
+        writing = (mode and any(c in str(mode) for c in "wax+")) or (flags and flags & 3)
+        if writing or not path.startswith(self.build_dir):
+            return
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code is not run_step.__code__:
+            frame = frame.f_back
+        if frame is not None:
+            key = step_key(frame.f_locals["function"], frame.f_locals["args"])
+            self.reads.setdefault(key, set()).add(path)
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    """The repository's examples, built once with every step's reads audited."""
+    project = example_project(tmp_path_factory.mktemp("examples") / "a")
+    audit = ReadAudit(project.root)
+    sys.addaudithook(audit.hook)  # cannot be removed: switched off below
+    try:
+        result = project.build()
+    finally:
+        audit.on = False
+    assert result.exit_code == 0, result.output
+    project.audit = audit
+    project.steps = all_steps(api.validate(root=project.root))
+    return project
+
+
+@pytest.mark.slow
+def test_every_file_is_the_output_of_exactly_one_step(examples):
+    owners: dict[str, list[str]] = {}
+    for step in examples.steps:
+        for owned in step.owned:
+            for path in ([owned] if not owned.is_dir() else [p for p in owned.rglob("*") if p.is_file()]):
+                owners.setdefault(str(path), []).append(step.name)
+    built = [examples.root / p for p in files(examples.root)]
+    assert len(built) > 200
+    unowned = [str(p) for p in built if str(p) not in owners]
+    assert unowned == []
+    shared = {path: names for path, names in owners.items() if len(names) > 1}
+    assert shared == {}
+
+
+@pytest.mark.slow
+def test_steps_read_only_files_they_declare(examples):
+    seen = 0
+    for step in examples.steps:
+        opened = examples.audit.reads.get(step_key(step.action, step.args), set())
+        declared = {str(p) for p in (*step.reads, *step.reads_if_present, *step.writes)}
+        undeclared = [p for p in opened if p not in declared
+                      and not any(p.startswith(str(d) + "/") for d in step.writes)]
+        assert undeclared == [], step.name
+        seen += bool(opened)
+    assert seen > 50  # the audit saw the steps' reads
+
+
+@pytest.mark.slow
+def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path):
+    again = example_project(tmp_path / "b")
+    assert again.build().exit_code == 0
+    first, second = files(examples.root), files(again.root)
+    shipped = {p for p in first if p.startswith("dist/")}
+    manifests = [p for p in shipped if p.endswith("/manifest.json")]
+    listed = {f"{Path(m).parent.as_posix()}/{f['path']}" for m in manifests for f in json.loads(first[m])["files"]}
+    zips = {p for p in shipped if p.endswith(".zip")}
+    assert len(manifests) == len(zips) == 2 * len(list(REPO.glob("recipes/*.yaml")))  # android and ios each
+    assert shipped == listed | set(manifests) | zips
+    assert {p for p in second if p.startswith("dist/")} == shipped
+    assert [p for p in sorted(shipped) if first[p] != second[p]] == []
+    models = [p for p in first if p.endswith(".tflite") or p.endswith("ship.json")]
+    assert [p for p in models if first[p] != second[p]] == []
+
+
+# --- lost and changed outputs come back -------------------------------------------------------------
+
+def _comparable(path: str, data: bytes):
+    """Bytes, or for files that carry this machine's re-measured latency, what is left without it."""
+    if path.endswith("metrics.json"):
+        return {k: v for k, v in json.loads(data).items() if not k.startswith("latency")}
+    if path.endswith(LATENCY_BEARING) or "/logs/" in path:
+        return None
+    return data
+
+
+DAMAGE = [  # (what is done to which file, the steps that must rerun: exactly these)
+    # (report.html says when it was made: `check`, which reads it, reruns if the second changed)
+    ("delete", "build/iris/fp32/model.tflite", {"iris:convert/fp32"}),
+    ("delete", "build/iris/int8/metrics.json", {"iris:evaluate/int8", "iris:gate/int8", "iris:summary", "iris:report",
+                                                "iris:ship", "iris:check", "reports"}),
+    ("delete", "build/iris/shipped.tflite", {"iris:ship"}),
+    ("delete", "build/iris/report.html", {"iris:report"}),
+    ("delete", "build/iris/source/source.json", {"iris:source"}),
+    ("delete", "dist/iris/android/src/main/assets/iris.tflite", {"iris:bundle/android"}),
+    ("delete", "dist/iris-ios.zip", {"iris:bundle/ios"}),
+    ("edit", "dist/iris/ios/README.md", {"iris:bundle/ios"}),
+    ("edit", "build/iris/int8/quant_debug.json", {"iris:debug/int8"}),
+    ("add", "dist/iris/android/src/main/assets/stray.txt", {"iris:bundle/android"}),
+]
+
+
+def test_a_deleted_or_edited_output_is_rebuilt_by_its_own_step(iris_project):
+    assert iris_project.build().exit_code == 0
+    before = files(iris_project.root)
+    for action, relative, expected in DAMAGE:
+        path = iris_project.path(relative)
+        if action == "delete":
+            path.unlink()
+        elif action == "edit":
+            path.write_bytes(path.read_bytes() + b"\nedited by hand\n")
+        else:
+            path.write_text("not from edgebuild\n")
+        result = iris_project.build()
+        ran = set(result.executed) - ({"iris:check"} if relative.endswith("report.html") else set())
+        assert result.exit_code == 0 and ran == expected, (action, relative, result.executed)
+        after = files(iris_project.root)
+        assert set(after) == set(before), (action, relative)
+        changed = [p for p in before if _comparable(p, before[p]) != _comparable(p, after[p])]
+        assert changed == [], (action, relative)
+        assert iris_project.build().executed == []  # and then it is up to date again
