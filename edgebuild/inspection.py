@@ -197,4 +197,6 @@ def inspect_target(recipe, layout, target: str) -> None:
     """The inspect step: build/<recipe>/<target>/inspect.json for reports."""
     from .layout import write_json
 
-    write_json(layout.inspection(target), inspect_model(layout.model(target)).to_json())
+    result = inspect_model(layout.model(target)).to_json()
+    result["path"] = recipe.shown(layout.model(target))  # relative: the same bytes in any checkout
+    write_json(layout.inspection(target), result)
