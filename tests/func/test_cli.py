@@ -74,6 +74,19 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path):
     assert "argument -n/--jobs: invalid int value: 'x'" in result.stderr
 
 
+def test_zero_jobs_is_bad_input(tmp_path, capsys, monkeypatch):
+    code, _, err = run(capsys, monkeypatch, tmp_path, "build", "-n", "0")
+    assert code == 2 and err == "-n/--jobs: expected a whole number of at least 1; got 0\n"
+
+
+def test_verbose_build_leaves_the_environment_as_it_was(iris_project):
+    import os
+
+    before = dict(os.environ)
+    assert iris_project.build(verbose=True).exit_code == 0
+    assert dict(os.environ) == before
+
+
 @pytest.mark.slow
 def test_parallel_build(iris_project):
     # in a fresh process: doit forks its workers, and a process that already imported TensorFlow must not fork

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from edgebuild.recipe import load_recipe
-from edgebuild.tasks import recipe_tasks
+from edgebuild.tasks import all_tasks, recipe_steps, recipe_tasks, upstream
 
 RECIPE = """\
 name: r
@@ -75,3 +75,40 @@ def test_a_platform_can_be_turned_off(tmp_path):
     tasks = tasks_of(tmp_path, RECIPE + "bundles: {ios: {enabled: false}, android: {package: org.x.y}}\n")
     assert "bundle/android" in tasks and "bundle/ios" not in tasks
     assert config_of(tasks["bundle/android"])["settings"] == {"package": "org.x.y", "package_dir": "org/x/y"}
+
+
+def steps_of(tmp_path, text=RECIPE):
+    tasks_of(tmp_path, text)
+    return {s.name: s for s in recipe_steps(load_recipe(tmp_path / "recipes" / "r.yaml", tmp_path))}
+
+
+def test_doit_tasks_are_the_steps_declarations(tmp_path):
+    steps, tasks = steps_of(tmp_path), tasks_of(tmp_path)
+    assert list(steps) == [name for name in tasks if name]
+    for name, step in steps.items():
+        assert tasks[name]["file_dep"] == [str(p) for p in step.reads]
+        assert tasks[name]["targets"] == [str(p) for p in step.writes]
+    # the shipped model is the ship step's output; bundles depend on ship.json, which records its sha256
+    assert rel(steps["ship"].writes, tmp_path) == ["build/r/ship.json", "build/r/shipped.tflite"]
+    assert rel(steps["bundle/ios"].reads_if_present, tmp_path) == ["build/r/shipped.tflite"]
+    assert rel(steps["bundle/ios"].writes, tmp_path) == ["dist/r/ios", "dist/r-ios.zip"]
+    assert "build/r/ship.json" in rel(steps["bundle/ios"].reads, tmp_path)
+
+
+def test_every_output_and_log_has_one_owner(tmp_path):
+    owned = [p for step in steps_of(tmp_path).values() for p in step.owned]
+    assert len(owned) == len(set(owned))
+    assert rel([steps_of(tmp_path)["bundle/android"].log], tmp_path) == ["build/r/logs/bundle-android.log"]
+
+
+def test_a_targets_verdict_comes_from_the_steps_upstream_of_its_gate(tmp_path):
+    steps = list(steps_of(tmp_path).values())
+    assert sorted(s.name for s in upstream(steps, "gate/q")) == ["convert/q", "data", "evaluate/q", "gate/q",
+                                                                 "reference", "source"]
+
+
+def test_a_build_of_every_recipe_prunes_first(tmp_path):
+    tasks_of(tmp_path)
+    tasks = all_tasks([load_recipe(tmp_path / "recipes" / "r.yaml", tmp_path)], prune_stale=True)
+    assert tasks[0]["basename"] == "prune"
+    assert [t.get("name") for t in tasks if t.get("task_dep") == ["prune"]] == [None, "data", None]
