@@ -46,8 +46,8 @@ class Step:
 
 def _files(path: Path):
     if path.is_dir():
-        yield from sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink())
-    elif path.exists() or path.is_symlink():
+        yield from sorted(p for p in path.rglob("*") if p.is_file())
+    elif path.is_file():
         yield path
 
 

@@ -93,10 +93,10 @@ def doit_task(step: Step, basename: str, name: str | None) -> dict:
     return task
 
 
-def recipe_tasks(recipe: Recipe) -> list[dict]:
+def recipe_tasks(recipe: Recipe, steps: list[Step] | None = None) -> list[dict]:
     """Every task of one recipe, in build order, after a group task named after the recipe."""
     group = {"basename": recipe.name, "name": None, "doc": f"{recipe.file}: {recipe.spec.description}".rstrip(": ")}
-    return [group, *(doit_task(s, recipe.name, s.name) for s in recipe_steps(recipe))]
+    return [group, *(doit_task(s, recipe.name, s.name) for s in steps or recipe_steps(recipe))]
 
 
 def all_steps(recipes: list[Recipe]) -> list[Step]:
@@ -108,11 +108,15 @@ def all_steps(recipes: list[Recipe]) -> list[Step]:
 def all_tasks(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
     """doit tasks for these recipes; with `prune_stale` (a build of every recipe), a first task that
     removes whatever under build/ and dist/ no step declares."""
-    tasks = [task for recipe in recipes for task in recipe_tasks(recipe)]
-    if recipes:
-        tasks.append(doit_task(report.index_step(recipes, recipes[0].root), INDEX_TASK, None))
-    if prune_stale and recipes:
-        tasks.insert(0, prune.task(recipes[0].root, all_steps(recipes)))
+    if not recipes:
+        return []
+    per_recipe = {recipe.name: recipe_steps(recipe) for recipe in recipes}
+    index = report.index_step(recipes, recipes[0].root)
+    tasks = [task for recipe in recipes for task in recipe_tasks(recipe, per_recipe[recipe.name])]
+    tasks.append(doit_task(index, INDEX_TASK, None))
+    if prune_stale:
+        every_step = [s for steps in per_recipe.values() for s in steps] + [index]
+        tasks.insert(0, prune.task(recipes[0].root, every_step))
         for task in tasks[1:]:  # prune first: listed first in each recipe's group, and before any data step
             if task.get("name") in (None, "data") or task["basename"] == INDEX_TASK:
                 task["task_dep"] = [PRUNE_TASK]
