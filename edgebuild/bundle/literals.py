@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+
 def camel(name: str) -> str:
     """`digits-dense` -> `DigitsDense` (a type name in Kotlin and Swift)."""
     text = "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-") if part)
@@ -51,12 +52,6 @@ def float_literal(value: float) -> str:
     import numpy as np
 
     return repr(float(np.float32(value)))
-
-
-def environment(recipe: Recipe, platform: str):
-    """Jinja for one platform's templates: code, so nothing is HTML-escaped; literals go through filters."""
-    return jinja_environment(recipe, platform, kt=kotlin_string, swift=swift_string, comment=comment_text,
-                             f32=float_literal, json=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 def filters() -> dict:
