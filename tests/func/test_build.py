@@ -67,10 +67,14 @@ def test_threshold_edit_reruns_only_gates(iris_project):
 
 def test_target_edit_reconverts_only_that_target(iris_project):
     iris_project.build()
+    metrics_before = iris_project.path("build/iris/int8/metrics.json").read_bytes()
     iris_project.edit("recipes/iris.yaml", "calibration_samples: 50", "calibration_samples: 20")
     result = iris_project.build()
-    assert result.executed[:8] == ["iris:convert/int8", "iris:evaluate/int8", "iris:gate/int8", "iris:inspect/int8",
-                                   "iris:debug/int8", "iris:summary", "iris:report", "iris:ship"]
+    assert result.executed[:2] == ["iris:convert/int8", "iris:evaluate/int8"]
+    # the gate reads only metrics.json: on a model this small the re-measured figures can come out byte-identical
+    metrics_changed = iris_project.path("build/iris/int8/metrics.json").read_bytes() != metrics_before
+    assert ("iris:gate/int8" in result.executed) == metrics_changed
+    assert {"iris:inspect/int8", "iris:debug/int8", "iris:summary"} <= set(result.executed)
     assert not [t for t in result.executed if "fp32" in t or t in ("iris:data", "iris:source", "iris:reference")]
 
 
