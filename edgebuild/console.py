@@ -2,6 +2,12 @@
 
 Up-to-date steps are counted, not listed; a step not run because an earlier one failed is
 counted too, so each failure is shown once, at its cause.
+
+Exit status, the same under `doit` and `edgebuild build`: 0 success, 1 a step or gate failed,
+2 a bad recipe or argument (or a bug in edgebuild, which keeps its traceback), 130 Ctrl-C.
+doit itself calls a step skipped after a failure an error (2), which would make a gate that
+failed look like a broken recipe to a CI script; this reporter files such a skip under the
+failure it follows, so the build ends with doit's own "task failed" status, 1.
 """
 from __future__ import annotations
 
@@ -14,6 +20,10 @@ from doit.reporter import ConsoleReporter
 
 from . import progress
 from .recipe import PRUNE_TASK
+
+
+class NotRunAfterFailure(TaskFailed):
+    """A step doit skipped because a step it depends on failed: part of that failure, not an error."""
 
 
 class BuildReporter(ConsoleReporter):
@@ -50,6 +60,8 @@ class BuildReporter(ConsoleReporter):
     def add_failure(self, task, fail):
         if isinstance(fail, UnmetDependency):
             self.not_run += 1
+            # doit decides its exit status from this object's class right after this call returns
+            fail.__class__ = NotRunAfterFailure
         elif isinstance(fail, TaskFailed):
             self.failure_lines.extend(fail.message.splitlines())
         else:  # an exception edgebuild did not expect: keep the traceback, it is a bug

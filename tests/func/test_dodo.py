@@ -36,3 +36,27 @@ def test_doit_with_a_bad_recipe_exits_2_with_one_line(iris_project):
     assert result.returncode == 2
     assert result.stderr == ("recipes/iris.yaml:10: targets[0].quantization: expected one of float32, float16, "
                              "dynamic_int8, int8, int16x8; got 'int4'\n")
+
+
+def test_a_failed_gate_exits_1_under_doit_and_edgebuild_build(iris_project):
+    """A CI script tells "the model got worse" (1) from "the recipe is broken" (2) under either command."""
+    shutil.copy(REPO / "dodo.py", iris_project.root / "dodo.py")
+    iris_project.edit("recipes/iris.yaml", "min_accuracy: 0.5", "min_accuracy: 0.999")
+    under_doit = doit(iris_project)
+    assert under_doit.returncode == 1, under_doit.stderr
+    assert "recipes/iris.yaml: iris/fp32: accuracy" in under_doit.stderr
+    assert "< min_accuracy 0.9990" in under_doit.stderr
+    assert "Traceback" not in under_doit.stderr
+    cli = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build"], cwd=iris_project.root,
+                         capture_output=True, text=True)
+    assert cli.returncode == 1, cli.stderr
+    assert "< min_accuracy 0.9990" in cli.stderr
+
+
+def test_a_failed_step_exits_1_under_doit_and_the_steps_after_it_are_counted(iris_project):
+    shutil.copy(REPO / "dodo.py", iris_project.root / "dodo.py")
+    (iris_project.root / "models" / "iris.keras").write_bytes(b"not a keras file")
+    result = doit(iris_project)
+    assert result.returncode == 1, result.stderr
+    assert "not run after a failure" in result.stderr
+    assert "Traceback" not in result.stderr
