@@ -94,7 +94,9 @@ class TFLiteRunner:
             return x.astype(dtype)
         scale, zero_point = self.input["quantization"]
         info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+        q = np.round(x / scale + zero_point)  # ties to even
+        q = np.where(np.isnan(q), zero_point, q)  # a NaN is the zero point; an infinity clips to the range's end
+        return np.clip(q, info.min, info.max).astype(dtype)
 
     def dequantize(self, y):
         import numpy as np

@@ -25,6 +25,11 @@ METADATA_PATH = "src/main/assets/{recipe}-metadata.json"
 GOLDEN_PATH = "src/androidTest/assets/{recipe}-golden.json"
 
 
+def model_values(ctx: dict) -> dict:
+    """LiteRT's Java Interpreter takes ByteBuffers of every tensor type: nothing to add."""
+    return {}
+
+
 def settings(recipe: Recipe) -> dict:
     package = recipe.spec.bundles.android.package or "com.example." + recipe.name.replace("-", "_")
     return {"package": package, "package_dir": package.replace(".", "/")}

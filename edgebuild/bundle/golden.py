@@ -1,31 +1,63 @@
 """Golden vectors: test inputs with the bytes and labels the LiteRT interpreter gave for them, so the
-apps' own tests prove on a device that they give what edgebuild measured."""
+apps' own tests prove on a device that they give what edgebuild measured.
+
+Besides the first test samples, three edge vectors put NaN, +infinity and -infinity into the first
+sample, so the apps' preprocessing, quantization and top-k are held to the same rules as here:
+a NaN quantizes to the zero point, an infinity to the end of the type's range, and a NaN score
+ranks after every number (NumPy's order). JSON has no NaN or infinity, so such a value is written
+as the string "NaN", "Infinity" or "-Infinity", which Java's Double.valueOf and Foundation's
+JSONDecoder (`.convertFromString`) read back.
+"""
 from __future__ import annotations
+
+import math
 
 from ..evaluate import TFLiteRunner
 
 TOP_K = 3
+EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def json_float(value: float) -> float | str:
+    """A float as JSON can carry it: itself, or "NaN" / "Infinity" / "-Infinity"."""
+    value = float(value)
+    return value if math.isfinite(value) else NON_FINITE[repr(value)]
+
+
+def edge_samples(raw):
+    """The first sample three times, with NaN, +inf and -inf in its first values (one each, in turn)."""
+    import numpy as np
+
+    first = np.asarray(raw[0], np.float32)
+    samples = []
+    for shift in range(len(EDGE_VALUES)):
+        sample = first.copy().reshape(-1)
+        for i, value in enumerate(EDGE_VALUES):
+            sample[(i + shift) % sample.size] = value
+        samples.append(sample.reshape(first.shape))
+    return samples
 
 
 def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, labels: list[str]) -> list[dict]:
-    """Test inputs with what the LiteRT interpreter gave for them, for the apps' own tests."""
+    """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them."""
     import numpy as np
 
     from ..datasets import apply_preprocess
 
     vectors = []
-    for sample in raw:
+    for sample in [*raw, *edge_samples(raw)]:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
         raw_output = runner.invoke(model_input)
         scores = class_scores(runner.dequantize(raw_output)[0], len(labels))
-        order = np.argsort(-scores, kind="stable")[:TOP_K]
+        order = np.argsort(-scores, kind="stable")[:TOP_K]  # NaN last, ties: the earlier label first
         vectors.append({
-            "raw": [float(v) for v in sample.reshape(-1)],
+            "raw": [json_float(v) for v in sample.reshape(-1)],
             "input_hex": model_input.tobytes().hex(),
             "output_hex": raw_output.tobytes().hex(),
-            "scores": [float(s) for s in scores],
-            "top": [{"label": labels[i], "score": float(scores[i])} for i in order],
+            "scores": [json_float(s) for s in scores],
+            "top": [{"label": labels[i], "score": json_float(scores[i])} for i in order],
         })
     return vectors
 

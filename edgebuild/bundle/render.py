@@ -26,6 +26,7 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str, module) ->
         remove_bundle(folder, archive)
         return []
     ctx = context(recipe, layout, platform, module.settings(recipe))
+    ctx.update(module.model_values(ctx))
     env = environment(recipe, platform)
     names = {key: value for key, value in ctx.items() if isinstance(value, str)}  # {package_dir}, {name}, {recipe} ...
     files = {template_path.format(**names): env.get_template(template).render(**ctx).encode()

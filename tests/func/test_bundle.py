@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import swift_api
 from conftest import IRIS_RECIPE, Project
 from edgebuild.bundle import runtimes
 
@@ -54,6 +55,7 @@ def bundled(tmp_path_factory, iris_keras):
     nasty = IRIS_RECIPE.replace("name: iris", "name: nasty").replace(
         "labels: [setosa, versicolor, virginica]", "labels: " + json.dumps(NASTY_LABELS, ensure_ascii=False))
     project.write("recipes/nasty.yaml", nasty)
+    project.write("recipes/twin.yaml", IRIS_RECIPE.replace("name: iris", "name: twin") + "ship: int8\n")  # int8 io
     project.write("train.py", TRAIN_DIGITS)
     project.write("recipes/digits8.yaml", DIGITS_RECIPE)
     result = project.build()
@@ -74,7 +76,7 @@ def test_bundle_trees(bundled):
         "src/main/java/org/example/digits/Digits8Classifier.kt",
         "src/main/java/org/example/digits/Digits8Processing.kt"]
     assert tree(bundled.path("dist/digits8/ios")) == [
-        "Podfile.snippet", "README.md",
+        "Digits8.podspec", "Podfile.snippet", "README.md",
         "Sources/Digits8/Digits8Classifier.swift", "Sources/Digits8/Digits8Processing.swift",
         "Sources/Digits8/Resources/digits8-labels.txt", "Sources/Digits8/Resources/digits8-metadata.json",
         "Sources/Digits8/Resources/digits8.tflite",
@@ -99,7 +101,7 @@ def test_the_smallest_passing_target_ships_with_its_measurements(bundled):
 
 
 def test_manifests_and_zips_match_the_folders(bundled):
-    for name in ("digits8", "nasty"):
+    for name in ("digits8", "nasty", "twin"):
         for platform in ("android", "ios"):
             folder = bundled.path(f"dist/{name}/{platform}")
             manifest = json.loads((folder / "manifest.json").read_text())
@@ -126,7 +128,8 @@ def test_rebundling_the_same_build_is_byte_identical(bundled):
     zips = {p: p.read_bytes() for p in bundled.path("dist").glob("*.zip")}
     shutil.rmtree(bundled.path("dist"))
     result = bundled.build()
-    assert sorted(result.executed) == sorted(f"{n}:bundle/{p}" for n in ("digits8", "nasty") for p in ("android", "ios"))
+    assert sorted(result.executed) == sorted(f"{n}:bundle/{p}" for n in ("digits8", "nasty", "twin")
+                                             for p in ("android", "ios"))
     assert {p: p.read_bytes() for p in bundled.path("dist").glob("*.zip")} == zips
 
 
@@ -137,14 +140,18 @@ def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
         pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
     sources = sorted(str(p) for p in bundled.path("dist").glob("*/android/src/**/*.kt"))
     checks, expected = [], []
-    for name, package, prefix in (("digits8", "org.example.digits", "Digits8"), ("nasty", "com.example.nasty", "Nasty")):
+    bundles = (("digits8", "org.example.digits", "Digits8"), ("nasty", "com.example.nasty", "Nasty"),
+               ("twin", "com.example.twin", "Twin"))
+    for name, package, prefix in bundles:
         golden = json.loads(bundled.path(f"dist/{name}/android/src/androidTest/assets/{name}-golden.json").read_text())
+        assert [v for v in golden["vectors"] if "NaN" in v["raw"] and "Infinity" in v["raw"]]  # the edge vectors
         for vector in golden["vectors"]:
-            raw = ", ".join(f"{float(np.float32(v))!r}f" for v in vector["raw"])
+            raw = ", ".join(kotlin_float(v) for v in vector["raw"])
             checks.append(f'check({package}.{prefix}Processing.inputBuffer(floatArrayOf({raw})), "{vector["output_hex"]}", '
                           f'{len(vector["top"])}, {{ s -> {package}.{prefix}Processing.scores(s) }}, '
                           f'{{ s, k -> {package}.{prefix}Processing.topK(s, k).map {{ it.label to it.score }} }})')
             expected.append(vector["input_hex"])
+            # Java's floatToIntBits gives every NaN as 0x7fc00000, which is also np.float32("NaN")
             expected += [f"{t['label'].encode().hex()} {int(np.float32(t['score']).view(np.int32))}" for t in vector["top"]]
     harness = tmp_path / "GoldenCheck.kt"
     harness.write_text(HARNESS.replace("CHECKS", "\n    ".join(checks)))
@@ -158,6 +165,12 @@ def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
     ran = subprocess.run(["java", "-cp", str(jar), "GoldenCheckKt"], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == expected
+
+
+def kotlin_float(value) -> str:
+    """A golden raw value (a number, or "NaN" / "Infinity" / "-Infinity") as a Kotlin Float literal."""
+    special = {"NaN": "Float.NaN", "Infinity": "Float.POSITIVE_INFINITY", "-Infinity": "Float.NEGATIVE_INFINITY"}
+    return special.get(value) or f"{float(np.float32(value))!r}f"
 
 
 HARNESS = """\
@@ -205,7 +218,7 @@ def test_swift_parses_with_a_real_swift_grammar(bundled):
 
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_swift.language()))
     files = sorted(bundled.path("dist").glob("*/ios/**/*.swift"))
-    assert len(files) == 6
+    assert len(files) == 9
     for path in files:
         root = parser.parse(path.read_bytes()).root_node
         assert not root.has_error, path
@@ -218,7 +231,8 @@ def test_runtime_versions_are_pinned_in_one_place_and_match(bundled):
     gradle = bundled.path("dist/digits8/android/litert.gradle.kts").read_text()
     assert f'implementation("com.google.ai.edge.litert:litert:{runtimes.LITERT_ANDROID}")' in gradle
     assert 'noCompress += "tflite"' in gradle
-    assert f"pod 'TensorFlowLiteSwift', '{runtimes.TFLITE_SWIFT}'" in bundled.path("dist/digits8/ios/Podfile.snippet").read_text()
+    podspec = bundled.path("dist/digits8/ios/Digits8.podspec").read_text()
+    assert f"s.dependency 'TensorFlowLiteSwift', '{runtimes.TFLITE_SWIFT}'" in podspec
 
 
 def test_bundles_rerun_only_when_what_they_carry_changes(bundled):
@@ -252,7 +266,7 @@ def test_a_clean_rebuild_gives_byte_identical_bundles_and_zips(bundled, tmp_path
         else:
             shutil.copy(source, again.root / part)
     assert again.build().exit_code == 0
-    for name in ("digits8", "nasty"):
+    for name in ("digits8", "nasty", "twin"):
         for platform in ("android", "ios"):
             first, second = bundled.path(f"dist/{name}/{platform}"), again.path(f"dist/{name}/{platform}")
             assert tree(first) == tree(second)
@@ -260,3 +274,71 @@ def test_a_clean_rebuild_gives_byte_identical_bundles_and_zips(bundled, tmp_path
                 assert (first / path).read_bytes() == (second / path).read_bytes(), path
             zip_name = f"dist/{name}-{platform}.zip"
             assert bundled.path(zip_name).read_bytes() == again.path(zip_name).read_bytes()
+
+
+IOS_MODULES = {"digits8": "Digits8", "nasty": "Nasty", "twin": "Twin"}
+
+
+def classifier_swift(bundled, name: str) -> bytes:
+    module = IOS_MODULES[name]
+    return bundled.path(f"dist/{name}/ios/Sources/{module}/{module}Classifier.swift").read_bytes()
+
+
+def test_generated_swift_calls_only_what_the_real_apis_declare(bundled):
+    """Checked against the model of TensorFlowLiteSwift and TensorFlowLiteC in swift_api.py: int8 io goes
+    through the C API (twin), every other model through the Swift API (digits8: uint8, nasty: float32)."""
+    for name, module in IOS_MODULES.items():
+        meta = json.loads(bundled.path(f"dist/{name}/ios/Sources/{module}/Resources/{name}-metadata.json").read_text())
+        source = classifier_swift(bundled, name)
+        assert swift_api.problems(source, meta["input"]["dtype"], meta["output"]["dtype"]) == [], name
+    assert json.loads(bundled.path("dist/twin/ios/Sources/Twin/Resources/twin-metadata.json").read_text())["input"][
+        "dtype"] == "int8"
+    twin = {c.name for c in swift_api.calls(classifier_swift(bundled, "twin"))}
+    assert {"TfLiteTensorCopyFromBuffer", "TfLiteTensorCopyToBuffer"} <= twin and "copy" not in twin
+    digits = [(c.receiver, c.name) for c in swift_api.calls(classifier_swift(bundled, "digits8"))]
+    assert ("interpreter", "copy") in digits and ("interpreter", "output") in digits
+    assert "s.dependency 'TensorFlowLiteC'" in bundled.path("dist/twin/ios/Twin.podspec").read_text()
+    assert "s.dependency 'TensorFlowLiteC'" not in bundled.path("dist/digits8/ios/Digits8.podspec").read_text()
+
+
+def test_the_api_check_fails_when_swift_would_hand_int8_to_the_swift_api(bundled):
+    from edgebuild import api
+    from edgebuild.bundle import ios, render
+    from edgebuild.bundle.context import context
+    from edgebuild.layout import RecipeLayout
+
+    recipe = next(r for r in api.validate(root=bundled.root) if r.name == "twin")
+    ctx = context(recipe, RecipeLayout(bundled.root, "twin"), "ios", ios.settings(recipe))
+    ctx.update(c_api=False, c_api_tensors=[])  # as the wrapper was before: TensorFlowLiteSwift for every model
+    source = render.environment(recipe, "ios").get_template("Classifier.swift.j2").render(**ctx).encode()
+    found = swift_api.problems(source, "int8", "int8")
+    assert found == [
+        "interpreter.copy: the input tensor is int8, which Tensor.DataType has no case for: it throws "
+        "invalidTensorDataType",
+        "interpreter.output: the output tensor is int8, which Tensor.DataType has no case for: it throws "
+        "invalidTensorDataType"]
+
+
+def test_bundles_side_by_side_declare_no_type_twice(bundled):
+    """Three iOS bundles in one app target, three Android bundles in one app: every type name is unique."""
+    import re
+
+    swift = [m for path in sorted(bundled.path("dist").glob("*/ios/Sources/**/*.swift"))
+             for m in re.findall(r"^(?:public )?(?:final )?(?:struct|class|enum|protocol) (\w+)", path.read_text(), re.M)]
+    kotlin = [m for path in sorted(bundled.path("dist").glob("*/android/src/main/**/*.kt"))
+              for m in re.findall(r"^(?:data )?(?:class|object|interface) (\w+)", path.read_text(), re.M)]
+    assert len(swift) == 3 * 4 and len(kotlin) == 3 * 3  # Classifier, its error (Swift), Processing, Recognition
+    assert sorted(set(swift)) == sorted(swift) and sorted(set(kotlin)) == sorted(kotlin)
+    assert "TwinRecognition" in swift and "Digits8Recognition" in kotlin
+
+
+def test_ios_bundle_is_a_pod_whose_test_imports_its_module(bundled):
+    for name, module in IOS_MODULES.items():
+        folder = bundled.path(f"dist/{name}/ios")
+        podspec = (folder / f"{module}.podspec").read_text()
+        assert f"s.name = '{module}'" in podspec and f"s.module_name = '{module}'" in podspec
+        assert f"t.source_files = 'Tests/{module}Tests/*.swift'" in podspec
+        test = (folder / f"Tests/{module}Tests/{module}GoldenTests.swift").read_bytes()
+        assert f"import {module}" in swift_api.imports(test) or module in swift_api.imports(test)
+        assert f"pod '{module}', :path => '{name}-ios', :testspecs => ['Tests']" in (folder / "Podfile.snippet").read_text()
+        assert f"pod '{module}', :path => '{name}-ios', :testspecs => ['Tests']" in (folder / "README.md").read_text()
