@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import progress
 from ..datasets import load_prepared
 from ..evaluate import TFLiteRunner
+from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
 from ..schema import IMAGE_SOURCES, DatasetSource
@@ -21,6 +22,21 @@ def _tensor(details: dict) -> dict:
     shape = [int(s) for s in details["shape"][1:]]
     return {"name": details["name"], "shape": shape, "size": int(np.prod(shape)), "dtype": dtype,
             "quantized": dtype in ("int8", "uint8", "int16"), "scale": float(scale), "zero_point": int(zero_point)}
+
+
+WRAPPED_DTYPES = ("float32", "int8", "uint8")  # what the Kotlin and Swift wrappers feed and read
+
+
+def _check_wrappable(recipe: Recipe, target: str, platform: str, runner, input_tensor: dict, output_tensor: dict):
+    """A bundle whose wrapper could not run the model fails its step, instead of shipping broken code."""
+    counts = (len(runner.interpreter.get_input_details()), len(runner.interpreter.get_output_details()))
+    if counts != (1, 1):
+        raise StepError(f"{recipe.where(target)}: bundle/{platform}: the wrappers take one input and one output; "
+                        f"this model has {counts[0]} and {counts[1]}")
+    for role, tensor in (("input", input_tensor), ("output", output_tensor)):
+        if tensor["dtype"] not in WRAPPED_DTYPES:
+            raise StepError(f"{recipe.where(target)}: bundle/{platform}: {role} tensor is {tensor['dtype']}; the "
+                            f"wrappers feed and read {', '.join(WRAPPED_DTYPES)} (set the target's io: to one of them)")
 
 
 def _color(recipe: Recipe) -> str | None:
@@ -42,6 +58,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         runner = TFLiteRunner(layout.shipped_model)
         golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess, labels)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
+    _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
     color, shape = _color(recipe), input_tensor["shape"]
     channels = shape[2] if len(shape) == 3 else 1
     image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
