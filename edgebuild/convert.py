@@ -16,7 +16,7 @@ from .errors import StepError
 from .layout import RecipeLayout, write_bytes
 from .recipe import Recipe
 from .schema import CALIBRATED, Quantization, TargetSpec
-from .sources import load_model, model_files, source_model_path
+from .sources import export_dir, load_model, model_files, source_model_path
 from .step import Step
 
 
@@ -67,15 +67,26 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     return Step(f"convert/{target.name}", f"convert to {target.quantization.value}", convert,
                 (recipe, layout, target.name),
                 reads=(*model_files(recipe, layout), layout.source_info, *calibration),
+                reads_if_present=export_reads(recipe, layout),
                 writes=(layout.model(target.name),), config=conversion_config(target),
                 log=layout.log(f"convert/{target.name}"))
+
+
+def export_reads(recipe: Recipe, layout: RecipeLayout) -> tuple:
+    """The traced export a conversion starts from (made from model.keras, which is in `reads`)."""
+    export = export_dir(recipe, layout)
+    return (export,) if export else ()
 
 
 def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log, announce: bool = True):
     """A TFLiteConverter for the recipe's source model, set up for the target's quantization."""
     tf = progress.tensorflow(log)
     path = source_model_path(recipe, layout)
-    if path.is_dir():
+    export = export_dir(recipe, layout)
+    if export is not None and export.is_dir():  # a Keras source, traced once by the source step
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(export))
+        _as_keras_model(converter)
+    elif path.is_dir():
         converter = tf.lite.TFLiteConverter.from_saved_model(str(path))
     else:
         converter = tf.lite.TFLiteConverter.from_keras_model(load_model(path, log))
@@ -91,6 +102,18 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
                 yield [sample[None]]
         converter.representative_dataset = representative_dataset
     return converter
+
+
+def _as_keras_model(converter) -> None:
+    """Record the model as the Keras model it was exported from, as from_keras_model does: the
+    converter writes the source kind into the .tflite's CONVERSION_METADATA, and this keeps the
+    bytes identical to a conversion with from_keras_model."""
+    try:
+        from tensorflow.lite.python import conversion_metadata_schema_py_generated as conversion_metadata
+
+        converter._metadata.environment.modelType = conversion_metadata.ModelType.KERAS_MODEL
+    except (ImportError, AttributeError):  # another TensorFlow: the bytes say "saved model", nothing else changes
+        pass
 
 
 def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:

@@ -3,6 +3,7 @@
     build/<recipe>/data.npz                  the prepared (preprocessed, split) dataset
     build/<recipe>/preprocess.json           resize, scale, mean, std: what the app repeats
     build/<recipe>/source/model.keras        the trained or copied source model (or source/saved_model/)
+    build/<recipe>/source/export/            a Keras source traced once (SavedModel) for the converter
     build/<recipe>/reference.json            the unconverted model's accuracy on the test split
     build/<recipe>/<target>/model.tflite
     build/<recipe>/<target>/metrics.json     accuracy, accuracy_drop, size_bytes, latency_ms_median, latency_ms_p90, ...
@@ -60,6 +61,11 @@ class RecipeLayout:
     @property
     def source_saved_model(self) -> Path:
         return self.source_dir / "saved_model"
+
+    @property
+    def source_export(self) -> Path:
+        """A Keras source traced once into a SavedModel: every conversion of the recipe starts from it."""
+        return self.source_dir / "export"
 
     @property
     def source_info(self) -> Path:

@@ -11,7 +11,7 @@ import io
 import math
 
 from . import progress
-from .convert import conversion_config, make_converter
+from .convert import conversion_config, export_reads, make_converter
 from .datasets import load_prepared
 from .layout import RecipeLayout, write_json
 from .recipe import Recipe
@@ -27,6 +27,7 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     """debug/<t>: the per-layer error of an int8 target, for its report."""
     return Step(f"debug/{target.name}", "per-layer quantization error", debug_target, (recipe, layout, target.name),
                 reads=(*model_files(recipe, layout), layout.source_info, layout.data),
+                reads_if_present=export_reads(recipe, layout),
                 writes=(layout.quant_debug(target.name),),
                 config={**conversion_config(target), "samples": DEBUG_SAMPLES}, log=layout.log(f"debug/{target.name}"))
 

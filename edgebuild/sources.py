@@ -74,10 +74,17 @@ def model_files(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
     return [path / p.relative_to(folder) for p in source_files(recipe)]
 
 
+def export_dir(recipe: Recipe, layout: RecipeLayout) -> Path | None:
+    """Where a Keras source is traced once for conversion (None for a SavedModel source, already one)."""
+    return None if recipe.spec.model.saved_model else layout.source_export
+
+
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
-    """source: train or copy the model, and describe it (source.json)."""
+    """source: train or copy the model, trace a Keras model once for the converter, describe it (source.json)."""
+    export = export_dir(recipe, layout)
     return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
-                reads=(*source_files(recipe), layout.data), writes=(*model_files(recipe, layout), layout.source_info),
+                reads=(*source_files(recipe), layout.data),
+                writes=(*model_files(recipe, layout), *((export,) if export else ()), layout.source_info),
                 config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels)},
                 log=layout.log("source"))
 
@@ -99,8 +106,43 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
             shutil.rmtree(target)
         os.replace(tmp, target)
     info = _describe(recipe, layout, target)
+    export = export_dir(recipe, layout)
+    if export is not None and not _export(load_model(target, layout.log("source")), export, layout.log("source")):
+        shutil.rmtree(export, ignore_errors=True)  # conversions trace the model themselves, as before
     write_json(layout.source_info, asdict(info))
     return info
+
+
+def _export(model, folder: Path, log: Path) -> bool:
+    """Trace the Keras model's inference call once into a SavedModel at `folder`; False if it cannot be.
+
+    The same export TFLiteConverter.from_keras_model makes in a temporary folder on every call
+    (an ExportArchive endpoint calling the model with training=False), so converting from it
+    gives the same bytes, while the tracing, which dominates at MobileNet size, is paid once.
+    The export's own bytes differ between two exports (TensorFlow's object ids), so steps depend on
+    model.keras, which it is made from, not on them.
+    """
+    import functools
+
+    tf = progress.tensorflow(log)
+    import keras
+
+    tmp = temporary_path(folder)
+    try:
+        with progress.tool_output(log), contextlib.redirect_stdout(sys.stderr):
+            signature = [tf.TensorSpec(x.shape, dtype=x.dtype, name=x.name) for x in model.inputs]
+            archive = keras.export.ExportArchive()
+            archive.track(model)
+            archive.add_endpoint("serve", functools.partial(model.__call__, training=False), signature)
+            archive.write_out(str(tmp))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except Exception:  # a model Keras cannot export this way (from_keras_model then freezes it instead)
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True
 
 
 def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:

@@ -277,3 +277,16 @@ def test_a_model_does_not_depend_on_what_else_the_build_ran(tmp_path):
             project.write(f"recipes/{name}.yaml", recipe)
         assert project.build().exit_code == 0
     assert together.path("build/b/fp32/model.tflite").read_bytes() == alone.path("build/b/fp32/model.tflite").read_bytes()
+
+
+def test_conversions_start_from_one_traced_export_and_give_from_keras_models_bytes(iris_project):
+    """The source step traces the Keras model once (source/export/); converting from it gives the bytes
+    TFLiteConverter.from_keras_model gives, which re-traces the model for every target."""
+    import keras
+    import tensorflow as tf
+
+    assert iris_project.build().exit_code == 0
+    assert iris_project.path("build/iris/source/export/saved_model.pb").is_file()
+    model = keras.models.load_model(iris_project.path("models/iris.keras"), compile=False)
+    by_hand = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    assert iris_project.path("build/iris/fp32/model.tflite").read_bytes() == by_hand

@@ -82,7 +82,8 @@ def artifacts(project: Project) -> dict[str, object]:
                 continue
             if relative.endswith("metrics.json"):
                 out[relative] = {k: v for k, v in json.loads(path.read_bytes()).items() if not k.startswith("latency")}
-            elif relative.endswith(("summary.json", "report.html", "report.md", "latency.svg", "source/model.keras")):
+            elif relative.endswith(("summary.json", "report.html", "report.md", "latency.svg", "source/model.keras")) \
+                    or "/source/export/" in relative:  # (and the object ids of the SavedModel export)
                 out[relative] = None  # re-measured latency, the time the report was made, the time Keras saved
             else:
                 out[relative] = path.read_bytes()

@@ -1,0 +1,146 @@
+"""Build time and memory at a real model's size, as ratios against a hand-written pipeline run in the same run.
+
+    python bench/bench_mobilenet.py [--repeat N] [--before PATH]
+
+The model is tf.keras.applications.MobileNetV2(alpha=1.0, input 96x96x3, weights=None, 5 classes),
+seeded (no download), saved as .keras; the data are 225 training and 75 test images of seeded noise
+(the build's cost does not depend on what the pixels show). Four targets: float32, float16,
+dynamic_int8, int8 (uint8 io, 100 calibration samples).
+
+- handwritten: what the tutorials do by hand, per target: load the .keras, from_keras_model,
+  convert, then evaluate every test image in the LiteRT interpreter.
+- edgebuild -n 1 and -n 2: `edgebuild build` of one recipe, cold (also inspect, the int8
+  debugger, reports and both bundles, which the hand-written pipeline does not do).
+- with --before PATH: the same edgebuild build from another checkout (e.g. a git worktree of the
+  previous commit), run in the same session, for before/after figures.
+
+Prints the median wall time of each, the ratios, and each side's peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+LABELS = ["a", "b", "c", "d", "e"]
+
+MAKE = """
+import sys, numpy as np, tensorflow as tf
+tf.keras.utils.set_random_seed(0)
+model = tf.keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=1.0, weights=None, classes=5)
+model.save(sys.argv[1])
+rng = np.random.default_rng(0)
+x = rng.uniform(0, 255, (300, 96, 96, 3)).astype(np.float32)
+y = rng.integers(0, 5, 300)
+np.savez(sys.argv[2], x_train=x[:225], y_train=y[:225], x_test=x[225:], y_test=y[225:])
+"""
+
+RECIPE = f"""\
+name: mobilenet
+model: {{keras: models/mobilenet.keras}}
+dataset: {{source: npz, path: data/images.npz}}
+preprocess: {{scale: 0.00392156862745098}}
+labels: {LABELS}
+targets:
+  - {{name: fp32, quantization: float32}}
+  - {{name: fp16, quantization: float16}}
+  - {{name: dyn8, quantization: dynamic_int8}}
+  - {{name: int8, quantization: int8, io: uint8, calibration_samples: 100}}
+thresholds: {{min_accuracy: 0.0}}
+"""
+
+HANDWRITTEN = """
+import sys, numpy as np, tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+data = np.load(sys.argv[2])
+x_train, x_test, y_test = data["x_train"] / 255.0, data["x_test"] / 255.0, data["y_test"]
+x_train, x_test = x_train.astype(np.float32), x_test.astype(np.float32)
+def representative():
+    for sample in x_train[:100]:
+        yield [sample[None]]
+for mode in ("float32", "float16", "dynamic_int8", "int8"):
+    model = tf.keras.models.load_model(sys.argv[1], compile=False)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.uint8
+    flat = converter.convert()
+    interpreter = Interpreter(model_content=flat)
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    correct = 0
+    for sample, label in zip(x_test, y_test):
+        if mode == "int8":
+            scale, zero = inp["quantization"]
+            sample = np.clip(np.round(sample / scale + zero), 0, 255).astype(np.uint8)
+        interpreter.set_tensor(inp["index"], sample[None])
+        interpreter.invoke()
+        correct += int(np.argmax(interpreter.get_tensor(out["index"])) == label)
+    print(mode, len(flat), correct / len(y_test))
+"""
+
+
+def measured(command, cwd, env=None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB of the command and every process it waited for)."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    started = time.perf_counter()
+    out = subprocess.run([PY, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True, env=env)
+    return time.perf_counter() - started, int(out.stdout) / 1024
+
+
+def project(tmp: Path, name: str, model: Path, data: Path) -> Path:
+    root = tmp / name
+    (root / "recipes").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "data").mkdir()
+    os.link(model, root / "models" / "mobilenet.keras")
+    os.link(data, root / "data" / "images.npz")
+    (root / "recipes" / "mobilenet.yaml").write_text(RECIPE)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=1, help="cold builds of each side (the median is used)")
+    parser.add_argument("--before", type=Path, help="another edgebuild checkout to measure beside this one")
+    args = parser.parse_args()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    before_env = dict(env, PYTHONPATH=str(args.before.resolve())) if args.before else None
+    build = [PY, "-m", "edgebuild.cli", "build"]
+    sides: dict[str, list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        model, data = tmp / "mobilenet.keras", tmp / "images.npz"
+        subprocess.run([PY, "-c", MAKE, str(model), str(data)], check=True, env=env, capture_output=True)
+        for i in range(args.repeat):  # alternate, so drift in the machine's speed hits every side
+            runs = [("handwritten", [PY, "-c", HANDWRITTEN, str(model), str(data)], tmp, env)]
+            if before_env:
+                runs.append(("edgebuild -n 1, before", build, project(tmp, f"before{i}", model, data), before_env))
+            runs += [("edgebuild -n 1", build, project(tmp, f"one{i}", model, data), env),
+                     ("edgebuild -n 2", [*build, "-n", "2"], project(tmp, f"two{i}", model, data), env)]
+            for name, command, cwd, run_env in runs:
+                sides.setdefault(name, []).append(measured(command, cwd, run_env))
+    base = statistics.median(t for t, _ in sides["handwritten"])
+    print(f"MobileNetV2 96x96x3 (2.26 M params), 4 targets, 225/75 images; median of {args.repeat}")
+    print(f"{'side':28} {'seconds':>8} {'ratio':>6} {'peak RSS MB':>12}")
+    for name, runs in sides.items():
+        seconds = statistics.median(t for t, _ in runs)
+        print(f"{name:28} {seconds:8.1f} {seconds / base:6.2f} {max(m for _, m in runs):12.0f}")
+
+
+if __name__ == "__main__":
+    main()
