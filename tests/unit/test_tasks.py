@@ -42,7 +42,8 @@ def test_steps_in_build_order(tmp_path):
 def test_file_deps_and_targets_follow_the_layout(tmp_path):
     tasks = tasks_of(tmp_path)
     assert rel(tasks["source"]["file_dep"], tmp_path) == ["train.py", "extra.txt", "build/r/data.npz"]
-    assert rel(tasks["source"]["targets"], tmp_path) == ["build/r/source/model.keras", "build/r/source/source.json"]
+    assert rel(tasks["source"]["targets"], tmp_path) == ["build/r/source/model.keras", "build/r/source/export",
+                                                         "build/r/source/source.json"]
     # only a calibrated target reads the data when converting
     assert rel(tasks["convert/f"]["file_dep"], tmp_path) == ["build/r/source/model.keras", "build/r/source/source.json"]
     assert "build/r/data.npz" in rel(tasks["convert/q"]["file_dep"], tmp_path)
