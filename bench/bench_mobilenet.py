@@ -14,7 +14,9 @@ dynamic_int8, int8 (uint8 io, 100 calibration samples).
 - with --before PATH: the same edgebuild build from another checkout (e.g. a git worktree of the
   previous commit), run in the same session, for before/after figures.
 
-Prints the median wall time of each, the ratios, and each side's peak RSS.
+Prints the median wall time of each, the ratios, and each side's peak memory (the largest sum of
+resident sets over the whole process tree, so -n 2 counts both workers), then where edgebuild's
+time went, step by step (EDGEBUILD_TIMES=1, one -n 1 build).
 """
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run as measured  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -92,16 +96,6 @@ for mode in ("float32", "float16", "dynamic_int8", "int8"):
 """
 
 
-def measured(command, cwd, env=None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB of the command and every process it waited for)."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    started = time.perf_counter()
-    out = subprocess.run([PY, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True, env=env)
-    return time.perf_counter() - started, int(out.stdout) / 1024
-
-
 def project(tmp: Path, name: str, model: Path, data: Path) -> Path:
     root = tmp / name
     (root / "recipes").mkdir(parents=True)
@@ -134,12 +128,29 @@ def main() -> None:
                      ("edgebuild -n 2", [*build, "-n", "2"], project(tmp, f"two{i}", model, data), env)]
             for name, command, cwd, run_env in runs:
                 sides.setdefault(name, []).append(measured(command, cwd, run_env))
+        steps = step_times(project(tmp, "steps", model, data), env)
     base = statistics.median(t for t, _ in sides["handwritten"])
     print(f"MobileNetV2 96x96x3 (2.26 M params), 4 targets, 225/75 images; median of {args.repeat}")
-    print(f"{'side':28} {'seconds':>8} {'ratio':>6} {'peak RSS MB':>12}")
+    print(f"{'side':28} {'seconds':>8} {'ratio':>6} {'peak MB (all processes)':>24}")
     for name, runs in sides.items():
         seconds = statistics.median(t for t, _ in runs)
-        print(f"{name:28} {seconds:8.1f} {seconds / base:6.2f} {max(m for _, m in runs):12.0f}")
+        print(f"{name:28} {seconds:8.1f} {seconds / base:6.2f} {max(m for _, m in runs):24.0f}")
+    print("\nedgebuild -n 1, seconds per step:")
+    for name, seconds in steps:
+        print(f"  {name:28} {seconds:6.2f}")
+
+
+def step_times(root: Path, env: dict) -> list[tuple[str, float]]:
+    """Each step's wall time in one cold build, from the reporter's EDGEBUILD_TIMES lines."""
+    out = subprocess.run([PY, "-m", "edgebuild.cli", "build"], cwd=root, env=dict(env, EDGEBUILD_TIMES="1"),
+                         capture_output=True, text=True, check=True).stderr
+    steps, current = [], None
+    for line in out.splitlines():
+        if line.startswith(".  "):
+            current = line[3:].strip()
+        elif line.strip().startswith("(") and line.strip().endswith("s)") and current:
+            steps.append((current.split(":", 1)[-1], float(line.strip()[1:-2])))
+    return steps
 
 
 if __name__ == "__main__":

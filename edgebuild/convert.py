@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import progress
+from . import progress, reuse
 from .datasets import load_prepared
 from .errors import StepError
 from .layout import RecipeLayout, write_bytes
@@ -68,8 +68,13 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
                 (recipe, layout, target.name),
                 reads=(*model_files(recipe, layout), layout.source_info, *calibration),
                 reads_if_present=export_reads(recipe, layout),
-                writes=(layout.model(target.name),), config=conversion_config(target),
+                writes=(layout.model(target.name), *kept_calibration(layout, target)), config=conversion_config(target),
                 log=layout.log(f"convert/{target.name}"))
+
+
+def kept_calibration(layout: RecipeLayout, target: TargetSpec) -> tuple:
+    """An int8 target keeps its calibrated model, so its quantization debugger does not calibrate again."""
+    return (layout.calibrated(target.name),) if target.quantization == Quantization.int8 else ()
 
 
 def export_reads(recipe: Recipe, layout: RecipeLayout) -> tuple:
@@ -123,11 +128,16 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     log.unlink(missing_ok=True)
     converter = make_converter(recipe, layout, target, log)
     try:
-        with progress.tool_output(log):
+        with progress.tool_output(log), reuse.saved_model_loaded_once(), reuse.calibration_kept() as calibrated:
             flatbuffer = converter.convert()
     except Exception as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: {first} "
                         f"(full output: {recipe.shown(log)})") from exc
+    for path in kept_calibration(layout, target):
+        if len(calibrated) != 1:
+            raise StepError(f"{recipe.where(target_name)}: the converter calibrated {len(calibrated)} times; "
+                            "expected once (a TensorFlow this edgebuild does not know?)")
+        write_bytes(path, calibrated[0])
     write_bytes(layout.model(target_name), flatbuffer)
     return len(flatbuffer)

@@ -3,6 +3,12 @@
 Accuracy comes from batched invokes; latency from single-sample invokes on one thread,
 after a warm-up, repeated until the median is stable. Quantized inputs and outputs are
 converted with the tensors' own scale and zero point.
+
+Bounded, whatever the test split or the model: accuracy (of the reference and of every target)
+uses at most the first EVAL_MAX_SAMPLES test samples; latency takes at most WARMUP_INVOKES
+warm-up invokes or WARMUP_SECONDS, then at least MIN_INVOKES invokes and MIN_SECONDS, but stops
+at MAX_INVOKES or after MAX_SECONDS once MIN_TIMED invokes are timed. So a target's latency costs
+at most about WARMUP_SECONDS + MAX_SECONDS, or 1 + MIN_TIMED invokes of a model slower than that.
 """
 from __future__ import annotations
 
@@ -16,16 +22,26 @@ from .sources import SourceInfo, load_model, model_files, predict, source_model_
 from .step import Step
 
 BATCH = 1024
-WARMUP_INVOKES = 10
+EVAL_MAX_SAMPLES = 10_000
+WARMUP_INVOKES, WARMUP_SECONDS = 10, 0.5
 MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 2000, 0.1
-SETTINGS = {"batch": BATCH, "warmup": WARMUP_INVOKES, "invokes": [MIN_INVOKES, MAX_INVOKES, MIN_SECONDS]}
+MIN_TIMED, MAX_SECONDS = 10, 3.0
+SETTINGS = {"batch": BATCH, "samples": EVAL_MAX_SAMPLES, "warmup": [WARMUP_INVOKES, WARMUP_SECONDS],
+            "invokes": [MIN_INVOKES, MAX_INVOKES, MIN_SECONDS, MIN_TIMED, MAX_SECONDS]}
 
 
 def reference_step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """reference: the unconverted model's accuracy, which every target's drop is measured against."""
     return Step("reference", "accuracy of the unconverted model", reference, (recipe, layout),
                 reads=(*model_files(recipe, layout), layout.source_info, layout.data), writes=(layout.reference,),
-                log=layout.log("reference"))
+                config={"samples": EVAL_MAX_SAMPLES}, log=layout.log("reference"))
+
+
+def evaluation_split(layout: RecipeLayout):
+    """The test samples accuracy is measured on: the first EVAL_MAX_SAMPLES of the recipe's test split."""
+    data = load_prepared(layout, "x_test", "y_test")
+    data.x_test, data.y_test = data.x_test[:EVAL_MAX_SAMPLES], data.y_test[:EVAL_MAX_SAMPLES]
+    return data
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
@@ -55,7 +71,7 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
 
 def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     """Accuracy of the unconverted model on the test split -> build/<recipe>/reference.json."""
-    data = load_prepared(layout, "x_test", "y_test")
+    data = evaluation_split(layout)
     model = load_model(source_model_path(recipe, layout), layout.log("reference"))
     with progress.tool_output(layout.log("reference")):
         outputs = predict(model, data.x_test)
@@ -138,11 +154,16 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
     runner = TFLiteRunner(model_path)
     interpreter, index = runner.interpreter, runner.input["index"]
     interpreter.set_tensor(index, runner.quantize(sample[None]))
+    started = time.perf_counter()
     for _ in range(WARMUP_INVOKES):
         interpreter.invoke()
+        if time.perf_counter() - started > WARMUP_SECONDS:
+            break
     times = []
     started = time.perf_counter()
     while len(times) < MAX_INVOKES and (len(times) < MIN_INVOKES or time.perf_counter() - started < MIN_SECONDS):
+        if len(times) >= MIN_TIMED and time.perf_counter() - started > MAX_SECONDS:
+            break
         t0 = time.perf_counter_ns()
         interpreter.invoke()
         times.append(time.perf_counter_ns() - t0)
@@ -152,7 +173,7 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
 
 def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     """Accuracy, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
-    data = load_prepared(layout, "x_test", "y_test")
+    data = evaluation_split(layout)
     model_path = layout.model(target)
     with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
         runner = TFLiteRunner(model_path)

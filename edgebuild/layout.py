@@ -86,6 +86,10 @@ class RecipeLayout:
     def model(self, target: str) -> Path:
         return self.target_dir(target) / "model.tflite"
 
+    def calibrated(self, target: str) -> Path:
+        """An int8 target's float model with the ranges calibration measured: the debugger's input."""
+        return self.target_dir(target) / "calibrated.tflite"
+
     def metrics(self, target: str) -> Path:
         return self.target_dir(target) / "metrics.json"
 

@@ -11,12 +11,11 @@ import io
 import math
 
 from . import progress
-from .convert import conversion_config, export_reads, make_converter
+from .convert import conversion_config
 from .datasets import load_prepared
 from .layout import RecipeLayout, write_json
 from .recipe import Recipe
 from .schema import TargetSpec
-from .sources import model_files
 from .step import Step
 
 DEBUG_SAMPLES = 64
@@ -24,22 +23,23 @@ TOP_LAYERS = 10
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
-    """debug/<t>: the per-layer error of an int8 target, for its report."""
+    """debug/<t>: the per-layer error of an int8 target, from the calibration its conversion kept."""
     return Step(f"debug/{target.name}", "per-layer quantization error", debug_target, (recipe, layout, target.name),
-                reads=(*model_files(recipe, layout), layout.source_info, layout.data),
-                reads_if_present=export_reads(recipe, layout),
+                reads=(layout.calibrated(target.name), layout.data),
                 writes=(layout.quant_debug(target.name),),
                 config={**conversion_config(target), "samples": DEBUG_SAMPLES}, log=layout.log(f"debug/{target.name}"))
 
 
 def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict:
-    """Per-layer quantization error of one calibrated target -> build/<recipe>/<target>/quant_debug.json."""
+    """Per-layer quantization error of one int8 target -> build/<recipe>/<target>/quant_debug.json.
+
+    The debugger's model is what QuantizationDebugger(converter=...) would build for itself: the
+    calibrated model, quantized with a NumericVerify op beside each quantized tensor. It is made
+    from the calibration the convert step kept, instead of calibrating a second time.
+    """
     log = layout.log(f"debug/{target_name}")
     log.unlink(missing_ok=True)
-    target = recipe.target(target_name)
     tf = progress.tensorflow(log)
-    converter = make_converter(recipe, layout, target, log, announce=False)
-    converter.inference_input_type = converter.inference_output_type = tf.float32  # the debugger feeds floats
     samples = load_prepared(layout, "x_test").x_test[:DEBUG_SAMPLES]
 
     def debug_dataset():
@@ -47,12 +47,18 @@ def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict
             yield [sample[None]]
 
     try:
+        from tensorflow.lite.python import convert as tflite_convert
+
         with progress.tool_output(log):
-            debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=debug_dataset)
+            debug_model = tflite_convert.mlir_quantize(layout.calibrated(target_name).read_bytes(),
+                                                       disable_per_channel=False, fully_quantize=False,
+                                                       enable_numeric_verify=True)
+            debugger = tf.lite.experimental.QuantizationDebugger(quant_debug_model_content=debug_model,
+                                                                 debug_dataset=debug_dataset)
             debugger.run()
             dump = io.StringIO()
             debugger.layer_statistics_dump(dump)
-    except Exception as exc:  # the debugger does not cover every mode; say so in the report
+    except Exception as exc:  # the debugger does not cover every model; say so in the report
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         result = {"available": False, "reason": first, "layers": []}
     else:

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import IRIS_RECIPE
 from edgebuild.evaluate import TFLiteRunner
 
 
@@ -279,14 +280,36 @@ def test_a_model_does_not_depend_on_what_else_the_build_ran(tmp_path):
     assert together.path("build/b/fp32/model.tflite").read_bytes() == alone.path("build/b/fp32/model.tflite").read_bytes()
 
 
-def test_conversions_start_from_one_traced_export_and_give_from_keras_models_bytes(iris_project):
-    """The source step traces the Keras model once (source/export/); converting from it gives the bytes
-    TFLiteConverter.from_keras_model gives, which re-traces the model for every target."""
+def test_conversions_start_from_one_traced_export_and_give_from_keras_models_bytes(project):
+    """The source step traces a large enough Keras model once (source/export/); converting from it gives
+    the bytes TFLiteConverter.from_keras_model gives, which re-traces the model for every target."""
+    import keras
+    import tensorflow as tf
+
+    from edgebuild.sources import EXPORT_MIN_PARAMS
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1024, activation="relu"),
+                                 tf.keras.layers.Dense(512, activation="relu"), tf.keras.layers.Dense(3)])
+    assert model.count_params() >= EXPORT_MIN_PARAMS
+    project.path("models").mkdir()
+    model.save(project.path("models/wide.keras"))
+    project.write("recipes/wide.yaml", IRIS_RECIPE.replace("name: iris", "name: wide")
+                  .replace("models/iris.keras", "models/wide.keras").replace("min_accuracy: 0.5", "min_accuracy: 0.0")
+                  .replace("max_size_kb: 50", "max_size_kb: 5000"))
+    assert project.build().exit_code == 0
+    assert project.path("build/wide/source/export/saved_model.pb").is_file()
+    by_hand = tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(project.path("models/wide.keras"))).convert()
+    assert project.path("build/wide/fp32/model.tflite").read_bytes() == by_hand
+
+
+def test_a_small_model_is_not_exported(iris_project):
+    """Below EXPORT_MIN_PARAMS the export costs more than it saves: conversions use from_keras_model."""
     import keras
     import tensorflow as tf
 
     assert iris_project.build().exit_code == 0
-    assert iris_project.path("build/iris/source/export/saved_model.pb").is_file()
+    assert not iris_project.path("build/iris/source/export").exists()
     model = keras.models.load_model(iris_project.path("models/iris.keras"), compile=False)
-    by_hand = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    assert iris_project.path("build/iris/fp32/model.tflite").read_bytes() == by_hand
+    assert iris_project.path("build/iris/fp32/model.tflite").read_bytes() == \
+        tf.lite.TFLiteConverter.from_keras_model(model).convert()

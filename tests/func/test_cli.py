@@ -87,11 +87,35 @@ def test_verbose_build_leaves_the_environment_as_it_was(iris_project):
     assert dict(os.environ) == before
 
 
+PARALLEL_ANYWAY = """
+import sys
+from edgebuild import cli, schedule
+schedule.PARALLEL_MIN_SECONDS = 0  # two workers even for a model this small
+sys.exit(cli.main(["build", "-n", "2"]))
+"""
+
+
 @pytest.mark.slow
 def test_parallel_build(iris_project):
     # in a fresh process: doit forks its workers, and a process that already imported TensorFlow must not fork
-    result = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build", "-n", "2"], cwd=iris_project.root,
+    result = subprocess.run([sys.executable, "-c", PARALLEL_ANYWAY], cwd=iris_project.root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "edgebuild: 19 steps run, 0 up to date" in result.stderr
+    assert "one worker" not in result.stderr
     assert json.loads(iris_project.path("build/iris/summary.json").read_text())["passed"]
+
+
+@pytest.mark.slow
+def test_parallel_build_of_a_small_model_uses_one_worker(iris_project):
+    """A second worker's TensorFlow import costs more than iris's conversions: -n 2 runs them in one."""
+    from edgebuild import api, schedule
+
+    estimate = schedule.parallel_seconds(api.validate(root=iris_project.root))
+    assert estimate < schedule.PARALLEL_MIN_SECONDS
+    result = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build", "-n", "2"], cwd=iris_project.root,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (f"edgebuild: -n 2: one worker, as the work that could run side by side (about {estimate:.0f}s) would "
+            f"not pay for another worker's TensorFlow import") in result.stderr
+    assert "edgebuild: 19 steps run, 0 up to date" in result.stderr

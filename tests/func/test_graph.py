@@ -140,7 +140,6 @@ DAMAGE = [  # (what is done to which file, the steps that must rerun: exactly th
     ("delete", "build/iris/shipped.tflite", {"iris:ship"}),
     ("delete", "build/iris/report.html", {"iris:report"}),
     ("delete", "build/iris/source/source.json", {"iris:source"}),
-    ("delete", "build/iris/source/export/saved_model.pb", {"iris:source"}),  # converts read model.keras's twin
     ("delete", "dist/iris/android/src/main/assets/iris.tflite", {"iris:bundle/android"}),
     ("delete", "dist/iris-ios.zip", {"iris:bundle/ios"}),
     ("edit", "dist/iris/ios/README.md", {"iris:bundle/ios"}),

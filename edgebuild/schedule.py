@@ -1,0 +1,48 @@
+"""How many worker processes a build with `-n JOBS` should use: as many as pay for their start-up.
+
+Each doit worker process imports TensorFlow on its first step (2 to 5 s here). On small models
+the parallel work (conversions, evaluations) is shorter than that import, so a second worker
+made `-n 2` slower than `-n 1` (digits-dense: 1.51x against 1.21x of the hand-written pipeline).
+A build therefore uses more than one worker only when the estimated work that can run side by
+side is at least PARALLEL_MIN_SECONDS. The estimate is per target, from the model's parameters
+(a Keras file's size / 4, or the last build's source.json), with the per-conversion cost measured
+here: about 0.3 s plus 2.3 s per million parameters (0.4 s at 0.1 M, 5.5 s at MobileNetV2's 2.26 M).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .layout import RecipeLayout
+from .recipe import Recipe
+
+PARALLEL_MIN_SECONDS = 12.0
+UNKNOWN_PARAMS = 100_000  # a training script never built before
+
+
+def estimated_params(recipe: Recipe) -> int:
+    model = recipe.spec.model
+    info = RecipeLayout(recipe.root, recipe.name).source_info
+    try:
+        return int(json.loads(info.read_text())["params"] or UNKNOWN_PARAMS)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if model.keras:
+        path = recipe.path(model.keras)
+        return path.stat().st_size // 4 if path.is_file() else UNKNOWN_PARAMS
+    if model.saved_model:
+        folder = Path(recipe.path(model.saved_model)) / "variables"
+        return sum(p.stat().st_size for p in folder.glob("variables.data-*")) // 4 or UNKNOWN_PARAMS
+    return UNKNOWN_PARAMS
+
+
+def parallel_seconds(recipes: list[Recipe]) -> float:
+    """Estimated seconds of conversion work across every target of these recipes."""
+    return sum(len(r.spec.targets) * (0.3 + 2.3 * estimated_params(r) / 1e6) for r in recipes)
+
+
+def workers(recipes: list[Recipe], jobs: int) -> int:
+    """`jobs`, or 1 when the work that could run side by side would not pay for a second worker."""
+    if jobs <= 1 or parallel_seconds(recipes) >= PARALLEL_MIN_SECONDS:
+        return jobs
+    return 1
