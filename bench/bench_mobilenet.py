@@ -128,16 +128,22 @@ def main() -> None:
                      ("edgebuild -n 2", [*build, "-n", "2"], project(tmp, f"two{i}", model, data), env)]
             for name, command, cwd, run_env in runs:
                 sides.setdefault(name, []).append(measured(command, cwd, run_env))
-        steps = step_times(project(tmp, "steps", model, data), env)
+        steps = {"now": step_times(project(tmp, "steps", model, data), env)}
+        if before_env:
+            steps["before"] = step_times(project(tmp, "steps-before", model, data), before_env)
     base = statistics.median(t for t, _ in sides["handwritten"])
     print(f"MobileNetV2 96x96x3 (2.26 M params), 4 targets, 225/75 images; median of {args.repeat}")
     print(f"{'side':28} {'seconds':>8} {'ratio':>6} {'peak MB (all processes)':>24}")
     for name, runs in sides.items():
         seconds = statistics.median(t for t, _ in runs)
         print(f"{name:28} {seconds:8.1f} {seconds / base:6.2f} {max(m for _, m in runs):24.0f}")
-    print("\nedgebuild -n 1, seconds per step:")
-    for name, seconds in steps:
-        print(f"  {name:28} {seconds:6.2f}")
+    print("\nedgebuild -n 1, seconds per step (steps under 0.2 s left out):")
+    names = [name for name, _ in steps["now"]] + [n for n, _ in steps.get("before", []) if n not in dict(steps["now"])]
+    print(f"  {'step':28} {'now':>7}" + (f" {'before':>7}" if "before" in steps else ""))
+    for name in names:
+        now, before = dict(steps["now"]).get(name, 0.0), dict(steps.get("before", [])).get(name, 0.0)
+        if max(now, before) >= 0.2:
+            print(f"  {name:28} {now:7.2f}" + (f" {before:7.2f}" if "before" in steps else ""))
 
 
 def step_times(root: Path, env: dict) -> list[tuple[str, float]]:

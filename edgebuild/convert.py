@@ -88,7 +88,7 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
     tf = progress.tensorflow(log)
     path = source_model_path(recipe, layout)
     export = export_dir(recipe, layout)
-    if export is not None and export.is_dir():  # a Keras source, traced once by the source step
+    if export is not None and (export / "saved_model.pb").is_file():  # a large Keras source, traced once
         converter = tf.lite.TFLiteConverter.from_saved_model(str(export))
         _as_keras_model(converter)
     elif path.is_dir():

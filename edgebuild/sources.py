@@ -110,6 +110,7 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
     if export is not None and (not _worth_exporting(info) or
                                not _export(load_model(target, layout.log("source")), export, layout.log("source"))):
         shutil.rmtree(export, ignore_errors=True)  # conversions trace the model themselves, as before
+        export.mkdir(parents=True)  # empty, but there: doit reruns a step whose declared output is missing
     write_json(layout.source_info, asdict(info))
     return info
 
