@@ -46,11 +46,15 @@ def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict
         for sample in samples:
             yield [sample[None]]
 
+    calibrated = layout.calibrated(target_name).read_bytes()
     try:
         from tensorflow.lite.python import convert as tflite_convert
 
+        if not calibrated:
+            raise ValueError("the conversion kept no calibration (this TensorFlow calibrates other than "
+                             "edgebuild knows)")
         with progress.tool_output(log):
-            debug_model = tflite_convert.mlir_quantize(layout.calibrated(target_name).read_bytes(),
+            debug_model = tflite_convert.mlir_quantize(calibrated,
                                                        disable_per_channel=False, fully_quantize=False,
                                                        enable_numeric_verify=True)
             debugger = tf.lite.experimental.QuantizationDebugger(quant_debug_model_content=debug_model,
