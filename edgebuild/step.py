@@ -29,7 +29,8 @@ class Step:
     config: dict = field(default_factory=dict)
     log: Path | None = None
     # Read only when an earlier step wrote them, and stood for by a file in `reads` that records
-    # their digest (doit fails a step whose file_dep is missing): the ship step's shipped.tflite.
+    # their digest or that they are made from (doit fails a step whose file_dep is missing): the
+    # ship step's shipped.tflite (ship.json), a large Keras model's traced export (model.keras).
     reads_if_present: tuple[Path, ...] = ()
 
     def __post_init__(self):
