@@ -102,11 +102,11 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
 
     namespace = {"DOIT_CONFIG": doit_config(root, Reporter), "task_edgebuild": task_edgebuild}
     selected = [r.name for r in recipes] + ([INDEX_TASK] if not paths else [])
-    workers = schedule.workers(recipes, jobs)
+    parallel = schedule.parallel_seconds(recipes) if jobs > 1 else 0.0
+    workers = schedule.workers(jobs, parallel)
     if workers < jobs:
         (stream or sys.stderr).write(f"edgebuild: -n {jobs}: one worker, as the work that could run side by side "
-                                     f"(about {schedule.parallel_seconds(recipes):.0f}s) would not pay for another "
-                                     f"worker's TensorFlow import\n")
+                                     f"(about {parallel:.0f}s) would not pay for another worker's TensorFlow import\n")
     args = ["run", *(["-n", str(workers), "-P", "process"] if workers > 1 else []), *selected]
     with lock.project_lock(root), progress.verbosity(verbose or progress.verbose()):
         code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1

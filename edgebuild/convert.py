@@ -16,7 +16,7 @@ from .errors import StepError
 from .layout import RecipeLayout, write_bytes
 from .recipe import Recipe
 from .schema import CALIBRATED, Quantization, TargetSpec
-from .sources import export_dir, load_model, model_files, source_model_path
+from .sources import export_dir, export_paths, load_model, model_files, source_model_path
 from .step import Step
 
 
@@ -67,7 +67,7 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     return Step(f"convert/{target.name}", f"convert to {target.quantization.value}", convert,
                 (recipe, layout, target.name),
                 reads=(*model_files(recipe, layout), layout.source_info, *calibration),
-                reads_if_present=export_reads(recipe, layout),
+                reads_if_present=export_paths(recipe, layout),  # made from model.keras, in `reads`
                 writes=(layout.model(target.name), *kept_calibration(layout, target)), config=conversion_config(target),
                 log=layout.log(f"convert/{target.name}"))
 
@@ -75,12 +75,6 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
 def kept_calibration(layout: RecipeLayout, target: TargetSpec) -> tuple:
     """An int8 target keeps its calibrated model, so its quantization debugger does not calibrate again."""
     return (layout.calibrated(target.name),) if target.quantization == Quantization.int8 else ()
-
-
-def export_reads(recipe: Recipe, layout: RecipeLayout) -> tuple:
-    """The traced export a conversion starts from (made from model.keras, which is in `reads`)."""
-    export = export_dir(recipe, layout)
-    return (export,) if export else ()
 
 
 def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log, announce: bool = True):

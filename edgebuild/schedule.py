@@ -10,10 +10,9 @@ here: about 0.3 s plus 2.3 s per million parameters (0.4 s at 0.1 M, 5.5 s at Mo
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .layout import RecipeLayout
+from .layout import RecipeLayout, read_json
 from .recipe import Recipe
 
 PARALLEL_MIN_SECONDS = 12.0
@@ -24,7 +23,7 @@ def estimated_params(recipe: Recipe) -> int:
     model = recipe.spec.model
     info = RecipeLayout(recipe.root, recipe.name).source_info
     try:
-        return int(json.loads(info.read_text())["params"] or UNKNOWN_PARAMS)
+        return int(read_json(info)["params"] or UNKNOWN_PARAMS)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     if model.keras:
@@ -41,8 +40,6 @@ def parallel_seconds(recipes: list[Recipe]) -> float:
     return sum(len(r.spec.targets) * (0.3 + 2.3 * estimated_params(r) / 1e6) for r in recipes)
 
 
-def workers(recipes: list[Recipe], jobs: int) -> int:
-    """`jobs`, or 1 when the work that could run side by side would not pay for a second worker."""
-    if jobs <= 1 or parallel_seconds(recipes) >= PARALLEL_MIN_SECONDS:
-        return jobs
-    return 1
+def workers(jobs: int, seconds: float) -> int:
+    """`jobs`, or 1 when `seconds` of work that could run side by side would not pay for a second worker."""
+    return jobs if jobs <= 1 or seconds >= PARALLEL_MIN_SECONDS else 1

@@ -79,12 +79,17 @@ def export_dir(recipe: Recipe, layout: RecipeLayout) -> Path | None:
     return None if recipe.spec.model.saved_model else layout.source_export
 
 
+def export_paths(recipe: Recipe, layout: RecipeLayout) -> tuple[Path, ...]:
+    """The export folder as a step's declaration: written by the source step, read by conversions."""
+    export = export_dir(recipe, layout)
+    return (export,) if export else ()
+
+
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """source: train or copy the model, trace a Keras model once for the converter, describe it (source.json)."""
-    export = export_dir(recipe, layout)
     return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
                 reads=(*source_files(recipe), layout.data),
-                writes=(*model_files(recipe, layout), *((export,) if export else ()), layout.source_info),
+                writes=(*model_files(recipe, layout), *export_paths(recipe, layout), layout.source_info),
                 config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels)},
                 log=layout.log("source"))
 
