@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -80,7 +81,7 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from . import progress, schedule
+    from . import progress, schedule, warm
     from .console import BuildReporter
     from .tasks import INDEX_TASK
 
@@ -102,18 +103,41 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
 
     namespace = {"DOIT_CONFIG": doit_config(root, Reporter), "task_edgebuild": task_edgebuild}
     selected = [r.name for r in recipes] + ([INDEX_TASK] if not paths else [])
-    parallel = schedule.parallel_seconds(recipes) if jobs > 1 else 0.0
-    workers = schedule.workers(jobs, parallel)
-    if workers < jobs:
-        (stream or sys.stderr).write(f"edgebuild: -n {jobs}: one worker, as the work that could run side by side "
-                                     f"(about {parallel:.0f}s) would not pay for another worker's TensorFlow import\n")
-    args = ["run", *(["-n", str(workers), "-P", "process"] if workers > 1 else []), *selected]
     with lock.project_lock(root), progress.verbosity(verbose or progress.verbose()):
-        code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
+        workers = jobs
+        if jobs > 1:
+            fresh = _freshness(tasks, root)
+            stale = {name for name, ok in fresh.items() if not ok} if fresh is not None else None
+            parallel = schedule.parallel_seconds(recipes, stale)
+            workers = schedule.workers(jobs, parallel)
+            if workers < jobs:
+                (stream or sys.stderr).write(
+                    f"edgebuild: -n {jobs}: one worker, as the conversions to run (about {parallel:.0f}s) "
+                    f"would not pay for another worker's TensorFlow import\n")
+        args = ["run", *(["-n", str(workers), "-P", "process"] if workers > 1 else []), *selected]
+        with warm.forked_workers_import_tensorflow() if workers > 1 else contextlib.nullcontext():
+            code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
     reporter = reporters[0] if reporters else None
     if reporter is None:
         return BuildResult(exit_code=code)
     return BuildResult(code, reporter.executed, reporter.up_to_date, reporter.failure_lines)
+
+
+def _freshness(task_dicts: list[dict], root: Path) -> dict[str, bool] | None:
+    """{doit task name: up to date}, by doit's own dependency check (nothing is run); None if never built."""
+    from doit.dependency import Dependency, MD5Checker, SqliteDB
+    from doit.loader import generate_tasks
+
+    db_path = root / DEP_FILE
+    if not db_path.exists():
+        return None
+    tasks = {task.name: task for task in generate_tasks("edgebuild", (dict(t) for t in task_dicts))}
+    deps = Dependency(SqliteDB, str(db_path), checker_cls=MD5Checker)
+    try:
+        return {name: task.actions == [] or deps.get_status(task, tasks).status == "up-to-date"
+                for name, task in tasks.items()}
+    finally:
+        deps.close()
 
 
 @dataclass(frozen=True)
@@ -127,24 +151,11 @@ class TargetStatus:
 
 def status(paths=None, root=None) -> list[TargetStatus]:
     """Whether each target is up to date, by doit's own dependency check (nothing is run)."""
-    from doit.dependency import Dependency, MD5Checker, SqliteDB
-    from doit.loader import generate_tasks
-
     from .tasks import recipe_steps, upstream
 
     root = _root(root)
     recipes = validate(paths, root)
-    task_list = generate_tasks("edgebuild", (task for task in plan(recipes)))
-    tasks = {task.name: task for task in task_list}
-    db_path = root / DEP_FILE
-    fresh: dict[str, bool] = {}
-    if db_path.exists():
-        deps = Dependency(SqliteDB, str(db_path), checker_cls=MD5Checker)
-        try:
-            fresh = {name: task.actions == [] or deps.get_status(task, tasks).status == "up-to-date"
-                     for name, task in tasks.items()}
-        finally:
-            deps.close()
+    fresh = _freshness(plan(recipes), root) or {}
     rows = []
     for recipe in recipes:
         layout = RecipeLayout(root, recipe.name)

@@ -120,10 +120,13 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     target = recipe.target(target_name)
     log = layout.log(f"convert/{target_name}")
     log.unlink(missing_ok=True)
-    converter = make_converter(recipe, layout, target, log)
     try:
+        # Loading the model starts TensorFlow's runtime, which prints from C++: into the log too.
         with progress.tool_output(log), reuse.saved_model_loaded_once(), reuse.calibration_kept() as calibrated:
+            converter = make_converter(recipe, layout, target, log)
             flatbuffer = converter.convert()
+    except StepError:
+        raise
     except Exception as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: {first} "

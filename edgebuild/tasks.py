@@ -22,7 +22,7 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, prune, quantdebug, report,
-               sources, summary)
+               sources, summary, warm)
 from .errors import EdgebuildError
 from .layout import RecipeLayout
 from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
@@ -71,6 +71,7 @@ def upstream(steps: list[Step], name: str) -> list[Step]:
 def run_step(function, args, writes):
     """Run one step; a user-fixable error fails the task with its one-line message, no traceback.
     Returns the outputs as written, which doit keeps and `outputs_intact` compares next time."""
+    warm.wait()
     try:
         function(*args)
     except EdgebuildError as exc:

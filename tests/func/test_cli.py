@@ -104,6 +104,13 @@ def test_parallel_build(iris_project):
     assert "edgebuild: 19 steps run, 0 up to date" in result.stderr
     assert "one worker" not in result.stderr
     assert json.loads(iris_project.path("build/iris/summary.json").read_text())["passed"]
+    # a threshold edit converts nothing: one process, whatever -n says
+    iris_project.edit("recipes/iris.yaml", "min_accuracy: 0.5", "min_accuracy: 0.6")
+    again = subprocess.run([sys.executable, "-c", PARALLEL_ANYWAY], cwd=iris_project.root,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "edgebuild: -n 2: one worker, as the conversions to run (about 0s)" in again.stderr
+    assert "convert/" not in again.stderr and "gate/fp32" in again.stderr
 
 
 @pytest.mark.slow
@@ -116,6 +123,6 @@ def test_parallel_build_of_a_small_model_uses_one_worker(iris_project):
     result = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build", "-n", "2"], cwd=iris_project.root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert (f"edgebuild: -n 2: one worker, as the work that could run side by side (about {estimate:.0f}s) would "
+    assert (f"edgebuild: -n 2: one worker, as the conversions to run (about {estimate:.0f}s) would "
             f"not pay for another worker's TensorFlow import") in result.stderr
     assert "edgebuild: 19 steps run, 0 up to date" in result.stderr

@@ -1,0 +1,60 @@
+"""Worker processes that import TensorFlow as soon as they start, not when their first step arrives.
+
+With `edgebuild build -n N`, doit forks N workers at the start of the build. The first of them gets
+the data step; the second would sit idle until the source step is done and only then pay for
+TensorFlow's import (2 to 5 s here) inside the first step it runs, on the build's critical path.
+While `forked_workers_import_tensorflow()` is active, every process forked from this one starts
+that import in a background thread at once, so it overlaps the other worker's steps.
+
+A step never runs beside the import: `run_step` calls `wait()` first. The import redirects file
+descriptors 1 and 2 while it runs, and a step importing Keras at the same moment could deadlock
+Python's import locks (Keras imports TensorFlow, which imports Keras).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+_armed = False
+_registered = False
+_thread: threading.Thread | None = None
+
+
+def _import_tensorflow() -> None:
+    from . import progress
+
+    try:
+        progress.tensorflow()
+    except BaseException:  # noqa: BLE001 - the step that needs TensorFlow imports it again and reports why not
+        pass
+
+
+def _after_fork_in_child() -> None:
+    global _thread
+    _thread = None
+    if _armed:
+        _thread = threading.Thread(target=_import_tensorflow, name="edgebuild-import-tensorflow", daemon=True)
+        _thread.start()
+
+
+def wait() -> None:
+    """Return once this process's early TensorFlow import (if any) is over."""
+    if _thread is not None:
+        _thread.join()
+
+
+@contextlib.contextmanager
+def forked_workers_import_tensorflow():
+    """While active, processes forked from this one (doit's workers) import TensorFlow as they start.
+
+    Forks only: subprocesses (training scripts, spawned pools) run no at-fork handlers."""
+    global _armed, _registered
+    if not _registered:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _registered = True
+    _armed = True
+    try:
+        yield
+    finally:
+        _armed = False
