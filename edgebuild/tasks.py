@@ -76,6 +76,8 @@ def run_step(function, args, writes):
         function(*args)
     except EdgebuildError as exc:
         return TaskFailed(str(exc))
+    finally:
+        warm.release_memory()
     return {OUTPUTS_KEY: stamps(writes)}
 
 

@@ -38,6 +38,33 @@ def _after_fork_in_child() -> None:
         _thread.start()
 
 
+def release_memory() -> None:
+    """Give the memory a finished step freed back to the system (glibc's malloc_trim), so a worker
+    that converted a large model does not keep its peak for the rest of the build."""
+    if _libc is False:
+        return
+    try:
+        (_libc or _load_libc()).malloc_trim(0)
+    except (OSError, AttributeError):
+        _disable_trim()
+
+
+_libc = None
+
+
+def _load_libc():
+    global _libc
+    import ctypes
+
+    _libc = ctypes.CDLL("libc.so.6")
+    return _libc
+
+
+def _disable_trim() -> None:
+    global _libc
+    _libc = False  # not glibc: nothing to do
+
+
 def wait() -> None:
     """Return once this process's early TensorFlow import (if any) is over."""
     if _thread is not None:
