@@ -1,8 +1,9 @@
 """Look inside a .tflite: inputs, outputs, signatures, operators, tensors, and where the bytes go.
 
-Read through the LiteRT interpreter (`_get_ops_details`, `get_tensor_details`), which
-parses the flatbuffer with the runtime's own reader, with default delegates off so the
-operators listed are the model's own, not a delegate's replacement.
+Read from the flatbuffer alone, through the TFLite schema module ai-edge-litert ships: no
+interpreter is built, so any published model is listed, including those with custom ops or
+Select TF (flex) ops, which the interpreter refuses to load without their kernels. Standard
+metadata (descriptions, normalization, labels) is read through `tflite_metadata`.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class OpInfo:
     inputs: list[int]
     outputs: list[int]
     weight_bytes: int  # bytes of the constant tensors this op reads
+    kind: str = "builtin"  # builtin, custom (needs the app to register it) or flex (needs Select TF ops)
 
 
 @dataclass
@@ -48,6 +50,9 @@ class Inspection:
     signatures: dict
     ops: list[OpInfo]
     tensors: list[TensorInfo]
+    subgraphs: int = 1  # only the first (the model's main graph) is listed
+    metadata_entries: list[str] = field(default_factory=list)  # the model's named metadata buffers
+    metadata: dict | None = None  # standard TFLite metadata (tflite_metadata.read), when present
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -77,9 +82,14 @@ class Inspection:
         for title, tensors in (("inputs", self.inputs), ("outputs", self.outputs)):
             lines.append(f"{title}:")
             lines += [f"  {_tensor_line(t)}" for t in tensors]
-        lines.append("signatures: " + ", ".join(f"{k}({', '.join(v['inputs'])}) -> {', '.join(v['outputs'])}"
-                                                 for k, v in self.signatures.items()))
+        lines.append("signatures: " + (", ".join(f"{k}({', '.join(v['inputs'])}) -> {', '.join(v['outputs'])}"
+                                                  for k, v in self.signatures.items()) or "none"))
         lines.append("operators by type: " + ", ".join(f"{op} x{n}" for op, n in self.op_counts.items()))
+        for kind, needs in (("custom", "the app must register their kernels"),
+                            ("flex", "they need LiteRT's Select TF ops, the flex delegate")):
+            names = sorted({op.op for op in self.ops if op.kind == kind})
+            if names:
+                lines.append(f"{kind} operators: {', '.join(names)} ({needs})")
         lines.append("operators in execution order:")
         lines += [f"  {op.index:3d} {op.op:<24} in {op.inputs} out {op.outputs}"
                   + (f"  weights {op.weight_bytes} B" if op.weight_bytes else "") for op in self.ops]
@@ -89,7 +99,50 @@ class Inspection:
         lines.append(f"where the bytes go: weights {self.weight_bytes} B ({share:.1%}), "
                      f"graph and metadata {self.size_bytes - self.weight_bytes} B")
         lines += [f"  {dtype:<8} {n:>10} B" for dtype, n in self.dtype_bytes.items()]
+        if self.subgraphs > 1:
+            lines.append(f"subgraphs: {self.subgraphs} (the first is listed above)")
+        if self.metadata_entries:
+            lines.append("metadata entries: " + ", ".join(self.metadata_entries))
+        lines += _metadata_lines(self.metadata)
         return "\n".join(lines) + "\n"
+
+
+def _metadata_lines(metadata: dict | None) -> list[str]:
+    """Standard TFLite metadata as the runtimes read it, in a few lines."""
+    if metadata is None:
+        return ["standard metadata: none (MediaPipe Tasks and the Task Library need it)"]
+    if "error" in metadata:
+        return [f"standard metadata: unreadable: {metadata['error']}"]
+    head = ", ".join(f"{k} {metadata[k]!r}" for k in ("name", "version", "author", "license") if metadata.get(k))
+    lines = [f"standard metadata (min parser version {metadata['min_parser_version'] or 'not stated'}): {head}"]
+    if metadata.get("description"):
+        lines.append(f"  description: {metadata['description']}")
+    for graph in metadata["subgraphs"]:
+        for role in ("inputs", "outputs"):
+            for tensor in graph[role]:
+                parts = [tensor.get("content", "no content")]
+                if "color_space" in tensor:
+                    parts.append(tensor["color_space"])
+                if "normalization" in tensor:
+                    norm = tensor["normalization"]
+                    parts.append(f"normalization mean {_short(norm['mean'])} std {_short(norm['std'])}")
+                if tensor.get("stats", {}).get("min"):
+                    parts.append(f"range {_short(tensor['stats']['min'])}..{_short(tensor['stats']['max'])}")
+                parts += [f"{f['type']} {f['name']}" for f in tensor.get("associated_files", [])]
+                lines.append(f"  {role[:-1]} {tensor['name']}: {', '.join(parts)}")
+                if tensor.get("description"):
+                    lines.append(f"    {tensor['description']}")
+    if metadata.get("labels"):
+        labels = metadata["labels"]
+        lines.append(f"  labels ({len(labels)}): {', '.join(labels[:8])}{', ...' if len(labels) > 8 else ''}")
+    if metadata.get("packed_files"):
+        lines.append("  packed files: " + ", ".join(f"{k} ({n} B)" for k, n in metadata["packed_files"].items()))
+    return lines
+
+
+def _short(values: list[float]) -> str:
+    shown = [f"{v:.6g}" for v in values[:4]]
+    return "[" + ", ".join(shown) + (f", ... ({len(values)})" if len(values) > 4 else "") + "]"
 
 
 def _tensor_line(t: TensorInfo) -> str:
@@ -101,63 +154,138 @@ def _tensor_line(t: TensorInfo) -> str:
     return f"{t.name}  {t.dtype}{list(t.shape)}  {t.bytes} B{quant}"
 
 
-def _interpreter(path: Path):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    head = path.read_bytes()[:8] if path.is_file() else b""
-    if head[4:8] != TFLITE_IDENTIFIER:
+def _read_model(path: Path) -> bytes:
+    data = path.read_bytes() if path.is_file() else b""
+    if data[4:8] != TFLITE_IDENTIFIER:
         what = "no such file" if not path.exists() else "not a TFLite model (no TFL3 identifier)"
         raise InputError(f"{path}: {what}")
-    interpreter = Interpreter(model_path=str(path),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interpreter.allocate_tensors()
-    return interpreter
+    return data
+
+
+# TensorType -> NumPy's name, and bytes per element where NumPy has no such type (int4: two per byte)
+_ODD_TYPES = {"INT4": ("int4", 0.5), "BFLOAT16": ("bfloat16", 2), "STRING": ("string", 0),
+              "RESOURCE": ("resource", 0), "VARIANT": ("variant", 0), "BOOL": ("bool", 1)}
+
+
+def _names(enum_class) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def _dtype(type_name: str) -> tuple[str, float]:
+    import numpy as np
+
+    if type_name in _ODD_TYPES:
+        return _ODD_TYPES[type_name]
+    dtype = np.dtype(type_name.lower())
+    return dtype.name, dtype.itemsize
+
+
+def _buffer_bytes(model: bytes, buffer) -> bytes:
+    """A buffer's data: inside the flatbuffer, or after it (offset/size, for models over 2 GB)."""
+    if buffer is None:
+        return b""
+    if buffer.Offset() > 1:
+        return model[buffer.Offset():buffer.Offset() + buffer.Size()]
+    return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+
+
+def _op_name(code, builtin_names: dict[int, str]) -> tuple[str, str]:
+    """(name, kind): a builtin's name, or a custom op's custom code; kind is builtin, custom or flex
+    (a TensorFlow op run by the Select TF ops delegate; its custom code starts with "Flex")."""
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    name = builtin_names.get(builtin, f"BUILTIN_{builtin}")
+    if name != "CUSTOM":
+        return name, "builtin"
+    custom = (code.CustomCode() or b"").decode("utf-8", "replace")
+    return custom or "CUSTOM", "flex" if custom.startswith("Flex") else "custom"
+
+
+def _parse(path: Path):
+    """(bytes, root, subgraph 0, tensors by index, ops) of a .tflite, read from its flatbuffer alone:
+    no interpreter, so models with custom or Select TF (flex) ops are listed like any other."""
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = _read_model(path)
+    root = schema.Model.GetRootAs(data, 0)
+    graph = root.Subgraphs(0)
+    type_names = _names(schema.TensorType)
+    tensors = {}
+    for index in range(graph.TensorsLength()):
+        t = graph.Tensors(index)
+        dtype, itemsize = _dtype(type_names.get(t.Type(), f"TYPE_{t.Type()}"))
+        shape = [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+        stored = _buffer_bytes(data, root.Buffers(t.Buffer())) if t.Buffer() > 0 else b""
+        q = t.Quantization()
+        scales = [float(v) for v in q.ScaleAsNumpy()] if q is not None and q.ScaleLength() else []
+        zero_points = [int(v) for v in q.ZeroPointAsNumpy()] if q is not None and q.ZeroPointLength() else []
+        tensors[index] = TensorInfo(
+            index=index, name=(t.Name() or b"").decode("utf-8", "replace"), shape=shape, dtype=dtype,
+            bytes=len(stored) if stored else int(np.prod([max(d, 1) for d in shape]) * itemsize),
+            constant=bool(stored), scales=scales, zero_points=zero_points[:len(scales)] if scales else [],
+            quantized_dimension=int(q.QuantizedDimension()) if scales else None)
+    builtin_names = _names(schema.BuiltinOperator)
+    codes = [_op_name(root.OperatorCodes(i), builtin_names) for i in range(root.OperatorCodesLength())]
+    ops = []
+    for index in range(graph.OperatorsLength()):
+        op = graph.Operators(index)
+        name, kind = codes[op.OpcodeIndex()]
+        inputs = [int(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
+        outputs = [int(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
+        ops.append(OpInfo(index=index, op=name, inputs=[i for i in inputs if i >= 0], outputs=outputs,
+                          weight_bytes=sum(tensors[i].bytes for i in inputs if i >= 0 and tensors[i].constant),
+                          kind=kind))
+    return data, root, graph, tensors, ops
+
+
+def _signatures(root, graph_tensors: dict) -> dict:
+    result = {}
+    for i in range(root.SignatureDefsLength()):
+        sig = root.SignatureDefs(i)
+        key = (sig.SignatureKey() or b"").decode("utf-8", "replace")
+        result[key] = {"inputs": [(sig.Inputs(j).Name() or b"").decode() for j in range(sig.InputsLength())],
+                       "outputs": [(sig.Outputs(j).Name() or b"").decode() for j in range(sig.OutputsLength())]}
+    return result
 
 
 def inspect_model(path) -> Inspection:
-    """Inputs, outputs, signatures, operators and tensors of a .tflite file."""
-    import numpy as np
+    """Inputs, outputs, signatures, operators, tensors and metadata of a .tflite file."""
+    from . import tflite_metadata
 
     path = Path(path)
-    interpreter = _interpreter(path)
-    ops_raw = interpreter._get_ops_details()
-    details = interpreter.get_tensor_details()
-    graph_inputs = {d["index"] for d in interpreter.get_input_details()}
-    produced = {int(i) for op in ops_raw for i in op["outputs"]}
-    tensors = {}
-    for d in details:
-        q = d["quantization_parameters"]
-        dtype = np.dtype(d["dtype"])
-        constant = d["index"] not in graph_inputs and d["index"] not in produced
-        tensors[d["index"]] = TensorInfo(
-            index=int(d["index"]), name=d["name"], shape=[int(s) for s in d["shape"]], dtype=dtype.name,
-            bytes=int(np.prod(d["shape"])) * dtype.itemsize, constant=constant,
-            scales=[float(s) for s in q["scales"]], zero_points=[int(z) for z in q["zero_points"]],
-            quantized_dimension=int(q["quantized_dimension"]) if len(q["scales"]) else None)
-    ops = [OpInfo(index=int(op["index"]), op=op["op_name"], inputs=[int(i) for i in op["inputs"] if i >= 0],
-                  outputs=[int(i) for i in op["outputs"]],
-                  weight_bytes=sum(tensors[int(i)].bytes for i in op["inputs"] if i >= 0 and tensors[int(i)].constant))
-           for op in ops_raw]
-    return Inspection(
-        path=str(path), size_bytes=path.stat().st_size,
-        inputs=[tensors[d["index"]] for d in interpreter.get_input_details()],
-        outputs=[tensors[d["index"]] for d in interpreter.get_output_details()],
-        signatures={k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
-                    for k, v in interpreter.get_signature_list().items()},
-        ops=ops, tensors=[tensors[i] for i in sorted(tensors)])
+    try:
+        data, root, graph, tensors, ops = _parse(path)
+        inputs = [tensors[int(i)] for i in graph.InputsAsNumpy()] if graph.InputsLength() else []
+        outputs = [tensors[int(i)] for i in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
+        signatures = _signatures(root, tensors)
+        entries = [(root.Metadata(i).Name() or b"").decode("utf-8", "replace") for i in range(root.MetadataLength())]
+        subgraphs = root.SubgraphsLength()
+    except InputError:
+        raise
+    except Exception as exc:  # a truncated or corrupt flatbuffer
+        raise InputError(f"{path}: cannot be read as a TFLite model: {type(exc).__name__}: {exc}") from exc
+    try:
+        metadata = tflite_metadata.read(data)
+    except Exception as exc:  # noqa: BLE001 - shown, not fatal: the model itself was read
+        metadata = {"error": f"{type(exc).__name__}: {exc}"}
+    return Inspection(path=str(path), size_bytes=len(data), inputs=inputs, outputs=outputs, signatures=signatures,
+                      ops=ops, tensors=[tensors[i] for i in sorted(tensors)], subgraphs=subgraphs,
+                      metadata_entries=entries, metadata=metadata)
 
 
 def weights(path) -> dict:
-    """Every constant tensor by name; quantized ones also as `<name>.dequantized` float32 copies."""
+    """Every constant tensor by name; quantized ones also as `<name>.dequantized` float32 copies.
+    Tensors of a type NumPy lacks (int4, string, ...) are left out."""
     import numpy as np
 
     path = Path(path)
-    interpreter = _interpreter(path)
+    data, root, graph, tensors, _ = _parse(path)
     arrays = {}
-    for info in inspect_model(path).tensors:
-        if not info.constant or not info.bytes:
+    for info in tensors.values():
+        if not info.constant or info.dtype in {name for name, _ in _ODD_TYPES.values()} - {"bool"}:
             continue
-        value = np.array(interpreter.get_tensor(info.index))
+        stored = _buffer_bytes(data, root.Buffers(graph.Tensors(info.index).Buffer()))
+        value = np.frombuffer(stored, dtype=np.dtype(info.dtype)).reshape(info.shape).copy()
         arrays[info.name] = value
         if info.scales and np.issubdtype(value.dtype, np.integer):
             scales = np.asarray(info.scales, np.float32)

@@ -147,6 +147,10 @@ class RecipeSpec(Strict):
     name: Optional[str] = Field(None, pattern=NAME_PATTERN, max_length=MAX_NAME,
                                 description="Default: the file name's stem with '_' as '-'. Lowercase letters, digits, '-'.")
     description: str = Field("", description="One line for reports and bundles.")
+    version: Optional[str] = Field(None, max_length=100,
+                                   description="The model's version, written into the shipped model's metadata.")
+    author: Optional[str] = Field(None, max_length=200, description="Written into the shipped model's metadata.")
+    license: Optional[str] = Field(None, max_length=500, description="Written into the shipped model's metadata.")
     model: ModelSpec
     dataset: DatasetSpec
     preprocess: Preprocess = Field(default_factory=Preprocess)

@@ -2,14 +2,13 @@
 golden vectors, pinned runtimes, and the metadata JSON (nothing measured on this machine)."""
 from __future__ import annotations
 
-from .. import progress
+from .. import progress, tflite_metadata
 from ..datasets import load_prepared
 from ..evaluate import TFLiteRunner
 from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
-from ..schema import IMAGE_SOURCES, DatasetSource
-from . import runtimes
+from . import model_metadata, runtimes
 from .golden import TOP_K, golden_vectors
 from .literals import camel
 
@@ -39,15 +38,6 @@ def _check_wrappable(recipe: Recipe, target: str, platform: str, runner, input_t
                             f"wrappers feed and read {', '.join(WRAPPED_DTYPES)} (set the target's io: to one of them)")
 
 
-def _color(recipe: Recipe) -> str | None:
-    source = recipe.spec.dataset.source
-    if source not in IMAGE_SOURCES:
-        return None
-    if source == DatasetSource.image_folder:
-        return recipe.spec.dataset.color_mode
-    return "grayscale"
-
-
 def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settings: dict) -> dict:
     """Everything the templates of every platform use."""
     ship = read_json(layout.ship_info)
@@ -59,13 +49,14 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess, labels)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
-    color, shape = _color(recipe), input_tensor["shape"]
+    color, shape = model_metadata.color(recipe), input_tensor["shape"]
     channels = shape[2] if len(shape) == 3 else 1
     image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
     if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
         image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)
+    standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)
     return {
         "recipe": recipe.name, "description": recipe.spec.description or recipe.name, "hash": ship["recipe_hash"],
         "name": name, "class_name": f"{name}Classifier", "processing_name": f"{name}Processing",
@@ -74,8 +65,24 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
                                      "android_min_sdk": runtimes.ANDROID_MIN_SDK},
         "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file),
+        "standard_metadata": standard,
         **platform_settings,
     }
+
+
+def standard_metadata(model: bytes, input_tensor: dict) -> dict | None:
+    """What the model's own standard metadata tells runtimes, for the READMEs: whether its input is an
+    image, its normalization, and whether MediaPipe's ImageClassifier can feed it (float32 input, or
+    uint8 input that takes the pixels as they are: MediaPipe does not normalize a uint8 input)."""
+    found = tflite_metadata.read(model)
+    if found is None:
+        return None
+    (tensor,) = found["subgraphs"][0]["inputs"]
+    norm = tensor.get("normalization", {"mean": [0.0], "std": [1.0]})
+    image = tensor.get("content") == "ImageProperties"
+    as_is = all(abs(m) < 1e-6 for m in norm["mean"]) and all(abs(v - 1) < 1e-6 for v in norm["std"])
+    return {"image": image, "color": tensor.get("color_space"), "mean": norm["mean"], "std": norm["std"],
+            "mediapipe": image and (input_tensor["dtype"] == "float32" or (input_tensor["dtype"] == "uint8" and as_is))}
 
 
 def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file) -> dict:

@@ -9,6 +9,7 @@ from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
 from ..resources import jinja_environment
+from ..tflite_metadata import labels_text
 from .context import context
 from .literals import filters
 from .tree import remove_bundle, write_tree
@@ -38,12 +39,6 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str, module) ->
     write_tree(files, folder, archive)
     progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
     return sorted([*files, "manifest.json"])
-
-
-def labels_text(labels) -> str:
-    """One label per line, as LiteRT's Task Library and ML Model Binding read them; a line break inside
-    a label is written as the two characters \\n so the count of lines stays the count of labels."""
-    return "".join(label.replace("\r", "\\r").replace("\n", "\\n") + "\n" for label in labels)
 
 
 def _json(value) -> bytes:

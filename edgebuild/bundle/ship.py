@@ -1,4 +1,5 @@
-"""The ship step: pick the target the bundles carry, and record what they say about it.
+"""The ship step: pick the target the bundles carry, give it standard TFLite metadata (model_metadata.py),
+and record what the bundles say about it.
 
 ship.json changes only when what a bundle shows changes (the shipped target and its bytes,
 accuracy, size, pass/fail), so an edited threshold that flips nothing leaves the bundles alone.
@@ -14,15 +15,17 @@ from ..layout import RecipeLayout, read_json, write_bytes, write_json
 from ..recipe import Recipe
 from ..step import Step
 from ..summary import shipped_target
+from . import model_metadata
 
 SHOWN_METRICS = ("accuracy", "accuracy_drop", "size_bytes", "n_test")
 
 
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """ship: summary.json and the targets' models -> ship.json and shipped.tflite (when a target ships)."""
-    return Step("ship", "pick the target the bundles ship", write_ship, (recipe, layout),
-                reads=(layout.summary, *(layout.model(t.name) for t in recipe.spec.targets)),
-                writes=(layout.ship_info, layout.shipped_model), config={"ship": recipe.spec.ship})
+    return Step("ship", "pick the target the bundles ship, with standard TFLite metadata", write_ship, (recipe, layout),
+                reads=(layout.summary, layout.preprocess, layout.data, *(layout.model(t.name) for t in recipe.spec.targets)),
+                writes=(layout.ship_info, layout.shipped_model),
+                config={"ship": recipe.spec.ship, "metadata": model_metadata.config(recipe)})
 
 
 def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
@@ -42,7 +45,7 @@ def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
         layout.shipped_model.unlink(missing_ok=True)
         progress.say(f"no bundle: {why}")
     else:
-        model = layout.model(target).read_bytes()
+        model = model_metadata.shipped_bytes(recipe, layout, target)
         info["sha256"] = hashlib.sha256(model).hexdigest()  # bundles rerun when the shipped bytes change
         write_bytes(layout.shipped_model, model)
         progress.say(f"ships {target}: {why}")

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgebuild import tflite_metadata
+
 import swift_api
 from conftest import IRIS_RECIPE, Project
 from edgebuild.bundle import runtimes
@@ -96,8 +98,12 @@ def test_the_smallest_passing_target_ships_with_its_measurements(bundled):
     assert (meta["input"]["dtype"], meta["output"]["dtype"]) == ("uint8", "uint8")
     assert meta["preprocess"]["scale"] == 0.0625 and meta["preprocess"]["mean"] == 0.3
     assert meta["labels"][0] == "zero" and len(meta["recipe_hash"]) == 64
-    assert bundled.path("dist/digits8/android/src/main/assets/digits8.tflite").read_bytes() == \
-        bundled.path("build/digits8/u8/model.tflite").read_bytes()
+    shipped = bundled.path("dist/digits8/android/src/main/assets/digits8.tflite").read_bytes()
+    assert shipped == bundled.path("build/digits8/shipped.tflite").read_bytes()
+    # the measured model, plus standard metadata (test_metadata.py holds it to giving the same outputs)
+    assert tflite_metadata.read(shipped)["labels"] == meta["labels"]
+    assert tflite_metadata.signatures(shipped) == tflite_metadata.signatures(
+        bundled.path("build/digits8/u8/model.tflite").read_bytes())
 
 
 def test_manifests_and_zips_match_the_folders(bundled):

@@ -1,0 +1,116 @@
+"""The standard TFLite metadata the shipped model carries, from the recipe and the build, so that
+MediaPipe Tasks, the LiteRT Task Library and Android Studio's ML Model Binding read the model as it
+is: what the input is (an image of a colour space, or a feature vector), how raw values become the
+input tensor's values, and the labels of the output.
+
+NormalizationOptions says the input tensor holds (raw - mean) / std, per channel (or feature), with
+raw values in the data's own units (an image's pixels 0..255, scikit-learn's digits 0..16). The
+recipe applies scale, then normalize: ((raw * scale) - m) / d, which is (raw - m / scale) / (d / scale).
+For a quantized input the tensor holds q = real / s + z, which is (raw - (mean - z * std * s)) / (std * s),
+so the options give the integers the model takes. (MediaPipe feeds a uint8 model the pixels as they
+are, so such a model reads right there only when that works out to mean 0 and std 1.)
+"""
+from __future__ import annotations
+
+from .. import progress
+from ..datasets import load_prepared
+from ..errors import StepError
+from ..inspection import TensorInfo, inspect_model
+from ..layout import RecipeLayout, read_json
+from ..recipe import Recipe
+from ..schema import IMAGE_SOURCES, DatasetSource
+from ..tflite_metadata import LABELS_FILE, InputFacts, ModelFacts, mismatches, signatures, with_metadata
+
+QUANTIZED_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+
+
+def color(recipe: Recipe) -> str | None:
+    """"rgb" or "grayscale" for an image dataset, else None."""
+    source = recipe.spec.dataset.source
+    if source not in IMAGE_SOURCES:
+        return None
+    if source == DatasetSource.image_folder:
+        return recipe.spec.dataset.color_mode
+    return "grayscale"
+
+
+def config(recipe: Recipe) -> dict:
+    """The parts of the recipe the metadata says (the ship step's config)."""
+    spec = recipe.spec
+    return {"name": recipe.name, "description": spec.description, "version": spec.version, "author": spec.author,
+            "license": spec.license, "labels": list(recipe.labels), "color": color(recipe)}
+
+
+def _image_kind(recipe: Recipe, tensor: TensorInfo, per_axis: int) -> str | None:
+    """The colour space when the input is one image MediaPipe can feed ([1, H, W, C], C = 1 or 3)."""
+    kind = color(recipe)
+    if kind is None or len(tensor.shape) != 4 or per_axis not in (1, tensor.shape[-1]):
+        return None
+    channels = tensor.shape[-1]
+    return kind if (kind == "rgb" and channels == 3) or (kind == "grayscale" and channels == 1) else None
+
+
+def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> InputFacts:
+    import numpy as np
+
+    preprocess = read_json(layout.preprocess)
+    scale = float(preprocess["scale"]) if preprocess["scale"] is not None else 1.0
+    if preprocess["mean"] is not None:
+        mean = np.atleast_1d(np.asarray(preprocess["mean"], np.float64)) / scale
+        std = np.atleast_1d(np.asarray(preprocess["std"], np.float64)) / scale
+    else:
+        mean, std = np.zeros(1), np.full(1, 1.0 / scale)
+    x_train = load_prepared(layout, "x_train").x_train
+    values = x_train.reshape(-1, x_train.shape[-1]) if len(mean) > 1 else x_train.reshape(-1, 1)
+    low, high = values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64)
+    if tensor.scales:  # quantized input: the integers the model takes
+        s, z = tensor.scales[0], tensor.zero_points[0]
+        mean, std = mean - z * std * s, std * s
+        lowest, highest = QUANTIZED_RANGES.get(tensor.dtype, (-np.inf, np.inf))
+        low, high = np.clip(np.round(low / s + z), lowest, highest), np.clip(np.round(high / s + z), lowest, highest)
+    image = _image_kind(recipe, tensor, len(mean))
+    what = (f"{'An RGB' if image == 'rgb' else 'A grayscale'} image, {tensor.shape[1]}x{tensor.shape[2]}"
+            if image else f"{int(np.prod(tensor.shape[1:]))} features")
+    quantized = (f", quantized with scale {tensor.scales[0]:.9g} and zero point {tensor.zero_points[0]}"
+                 if tensor.scales else "")
+    return InputFacts(
+        name=tensor.name, image=image,
+        description=f"{what}, {tensor.dtype}{quantized}. The tensor holds (raw - mean) / std of the raw values "
+                    f"in the data's own units (an image's pixels 0..255): the recipe's preprocessing.",
+        mean=[float(v) for v in mean], std=[float(v) for v in std],
+        minimum=[float(v) for v in low], maximum=[float(v) for v in high])
+
+
+def model_facts(recipe: Recipe, layout: RecipeLayout, target: str) -> ModelFacts:
+    model = inspect_model(layout.model(target))
+    (tensor_in,), (tensor_out,) = model.inputs, model.outputs
+    labels = list(recipe.labels)
+    out = (f"Scores of the {len(labels)} classes, in the order of {LABELS_FILE}, {tensor_out.dtype}"
+           + (f", quantized with scale {tensor_out.scales[0]:.9g} and zero point {tensor_out.zero_points[0]}"
+              if tensor_out.scales else ""))
+    spec = recipe.spec
+    return ModelFacts(
+        name=recipe.name, description=spec.description or f"{recipe.name}: {len(labels)} classes",
+        version=spec.version, author=spec.author, license=spec.license,
+        input=input_facts(recipe, layout, tensor_in), output_name=tensor_out.name, output_description=out,
+        labels=labels)
+
+
+def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:
+    """The target's model with standard metadata, read back and checked against what was meant:
+    a mismatch (or a lost signature) fails the step with one line, and nothing is written."""
+    model = layout.model(target).read_bytes()
+    inspected = inspect_model(layout.model(target))
+    if len(inspected.inputs) != 1 or len(inspected.outputs) != 1:
+        progress.say(f"no standard metadata: it is written for models with one input and one output, this one "
+                     f"has {len(inspected.inputs)} and {len(inspected.outputs)}")
+        return model
+    facts = model_facts(recipe, layout, target)
+    shipped = with_metadata(model, facts)
+    problems = mismatches(shipped, facts)
+    if signatures(shipped) != signatures(model):
+        problems.append(f"signatures {signatures(shipped)} after writing, {signatures(model)} before")
+    if problems:
+        raise StepError(f"{recipe.where(target)}: ship: the metadata read back differs from what was written: "
+                        + "; ".join(problems))
+    return shipped
