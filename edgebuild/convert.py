@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import progress, reuse
+from . import mixed, progress, reuse
 from .datasets import load_prepared
 from .errors import StepError
 from .layout import RecipeLayout, write_bytes
@@ -57,19 +57,29 @@ MODES: dict[Quantization, Callable] = {
 
 def conversion_config(target: TargetSpec) -> dict:
     """The part of a target that decides its .tflite bytes (what the convert task re-runs on)."""
-    return {"quantization": target.quantization.value, "io": target.io,
-            "calibration_samples": target.calibration_samples}
+    config = {"quantization": target.quantization.value, "io": target.io,
+              "calibration_samples": target.calibration_samples}
+    if target.keep_float is not None:
+        config.update(keep_float=target.keep_float, max_float_layers=target.max_float_layers)
+    return config
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
-    """convert/<t>: the source model -> model.tflite (calibrated targets also read the data)."""
+    """convert/<t>: the source model -> model.tflite (calibrated targets also read the data; keep_float
+    targets write mixed.json, and with `auto` measure each attempt against the target's thresholds)."""
     calibration = (layout.data,) if target.quantization in CALIBRATED else ()
+    config = conversion_config(target)
+    search = ()
+    if target.keep_float == "auto":  # the search is driven by the thresholds and the reference accuracy
+        search = (layout.reference,)
+        config["search_limits"] = {k: v for k, v in recipe.thresholds_for(target).items() if k in mixed.SEARCH_LIMITS}
     return Step(f"convert/{target.name}", f"convert to {target.quantization.value}", convert,
                 (recipe, layout, target.name),
-                reads=(*model_files(recipe, layout), layout.source_info, *calibration),
+                reads=(*model_files(recipe, layout), layout.source_info, *calibration, *search),
                 reads_if_present=export_paths(recipe, layout),  # made from model.keras, in `reads`
-                writes=(layout.model(target.name), *kept_calibration(layout, target)), config=conversion_config(target),
-                log=layout.log(f"convert/{target.name}"))
+                writes=(layout.model(target.name), *kept_calibration(layout, target),
+                        *((layout.mixed(target.name),) if target.keep_float is not None else ())),
+                config=config, log=layout.log(f"convert/{target.name}"))
 
 
 def kept_calibration(layout: RecipeLayout, target: TargetSpec) -> tuple:
@@ -134,5 +144,10 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     for path in kept_calibration(layout, target):
         # empty when this TensorFlow calibrated other than edgebuild knows: the report then says why
         write_bytes(path, calibrated[0] if len(calibrated) == 1 else b"")
+    if target.keep_float is not None:
+        if len(calibrated) != 1:
+            raise StepError(f"{recipe.where(target_name)}: keep_float: this TensorFlow calibrated other than "
+                            f"edgebuild knows, so ops cannot be kept in float (full output: {recipe.shown(log)})")
+        flatbuffer = mixed.keep_float(recipe, layout, target, calibrated[0], log)
     write_bytes(layout.model(target_name), flatbuffer)
     return len(flatbuffer)

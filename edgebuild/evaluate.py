@@ -94,9 +94,13 @@ class TFLiteRunner:
     """One .tflite model in the LiteRT interpreter, taking and returning float arrays."""
 
     def __init__(self, model_path, num_threads: int = 1):
+        """`model_path`: a .tflite file, or its bytes."""
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        if isinstance(model_path, (bytes, bytearray)):  # a model held in memory (the keep_float search)
+            self.interpreter = Interpreter(model_content=bytes(model_path), num_threads=num_threads)
+        else:
+            self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]

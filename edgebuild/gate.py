@@ -64,14 +64,27 @@ def judge(where: str, limits: dict, metrics: dict) -> Verdict:
 def write_verdict(recipe, layout, target: str) -> Verdict:
     verdict = judge(recipe.where(target), recipe.thresholds_for(recipe.target(target)),
                     read_json(layout.metrics(target)))
+    if not verdict.passed and recipe.target(target).keep_float == "auto":
+        verdict.failures.append(search_line(recipe.where(target), read_json(layout.mixed(target))))
     write_json(layout.verdict(target), verdict.to_json())
     return verdict
 
 
+def search_line(where: str, mixed: dict) -> str:
+    """The one line a failed keep_float search adds: how far its best attempt got."""
+    best, budget = mixed["best"], mixed["max_float_layers"]
+    limit = (f"the budget of {budget} float ops" if budget else
+             f"float16 size (about {mixed['float16_size_bytes']} bytes)" if mixed["float16_size_bytes"] else "all ops")
+    return (f"{where}: keep_float: auto found no passing model within {limit} in {mixed['conversions']} "
+            f"conversions; the best kept {best['float_layers']} of {mixed['ops']} ops in float: accuracy "
+            f"{best['accuracy']:.4f}, {best['size_bytes']} bytes")
+
+
 def step(recipe, layout, target: str) -> Step:
     """gate/<t>: metrics.json -> verdict.json, rerun when the target's thresholds change."""
+    search = (layout.mixed(target),) if recipe.target(target).keep_float == "auto" else ()
     return Step(f"gate/{target}", "check the thresholds", write_verdict, (recipe, layout, target),
-                reads=(layout.metrics(target),), writes=(layout.verdict(target),),
+                reads=(layout.metrics(target), *search), writes=(layout.verdict(target),),
                 config={"limits": recipe.thresholds_for(recipe.target(target)), "where": recipe.where(target)})
 
 

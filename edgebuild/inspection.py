@@ -201,12 +201,15 @@ def _op_name(code, builtin_names: dict[int, str]) -> tuple[str, str]:
 
 
 def _parse(path: Path):
+    return parse_model(_read_model(path))
+
+
+def parse_model(data: bytes):
     """(bytes, root, subgraph 0, tensors by index, ops) of a .tflite, read from its flatbuffer alone:
     no interpreter, so models with custom or Select TF (flex) ops are listed like any other."""
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema
 
-    data = _read_model(path)
     root = schema.Model.GetRootAs(data, 0)
     graph = root.Subgraphs(0)
     type_names = _names(schema.TensorType)

@@ -102,6 +102,10 @@ class RecipeLayout:
     def quant_debug(self, target: str) -> Path:
         return self.target_dir(target) / "quant_debug.json"
 
+    def mixed(self, target: str) -> Path:
+        """A keep_float target's ops kept in float, its search, and the list that pins the result."""
+        return self.target_dir(target) / "mixed.json"
+
     @property
     def ship_info(self) -> Path:
         """Which target ships, why, and what the bundles say about it."""

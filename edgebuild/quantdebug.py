@@ -19,7 +19,7 @@ from .schema import TargetSpec
 from .step import Step
 
 DEBUG_SAMPLES = 64
-TOP_LAYERS = 10
+TOP_LAYERS = 10  # the report's table; quant_debug.json keeps every layer (a keep_float report looks its ops up)
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
@@ -81,4 +81,4 @@ def _layers(csv_text: str) -> list[dict]:
                        "rmse_over_scale": math.sqrt(mse) / scale, "max_abs_error": float(row["max_abs_error"]),
                        "elements": int(float(row["num_elements"]))})
     layers.sort(key=lambda layer: -layer["rmse_over_scale"])
-    return layers[:TOP_LAYERS]
+    return layers

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import charts
 from .layout import RecipeLayout, index_reports, read_json, write_bytes
+from .quantdebug import TOP_LAYERS
 from .recipe import Recipe
 from .resources import jinja_environment, template_files
 from .schema import Quantization
@@ -42,6 +43,8 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
         target["inspect"] = read_json(layout.inspection(target["name"]))
         if target["quantization"] == Quantization.int8.value:
             target["quant_debug"] = read_json(layout.quant_debug(target["name"]))
+        if layout.mixed(target["name"]).exists():
+            target["mixed"] = mixed_context(read_json(layout.mixed(target["name"])), target.get("quant_debug"))
         elif target["quantization"] == Quantization.int16x8.value:
             target["quant_debug"] = {"available": False, "layers": [], "reason": (
                 "TensorFlow's QuantizationDebugger measures full-integer int8 quantization only")}
@@ -57,12 +60,35 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
         checks = {c["threshold"]: c for c in target["verdict"]["checks"]}
         gate_rows.append({"target": target["name"], "passed": target["verdict"]["passed"],
                           "cells": [checks.get(name) for name in thresholds]})
+    charts_by_name = recipe_charts(summary)
+    for target in targets:
+        if target.get("mixed", {}).get("mode") == "auto":
+            charts_by_name[f"mixed-{target['name']}"] = mixed_chart(target)
     return {
         "summary": summary, "reference": reference, "targets": targets, "thresholds": thresholds,
         "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
         "focus_is_shipped": focus == shipped, "confusion": confusion, "per_class": per_class,
-        "charts": recipe_charts(summary), "chart_names": CHART_NAMES,
+        "charts": charts_by_name, "chart_names": CHART_NAMES, "top_layers": TOP_LAYERS,
     }
+
+
+def mixed_context(mixed: dict, quant_debug: dict | None) -> dict:
+    """mixed.json with each kept op's quantization error (from the debugger, when it measured it)."""
+    errors = {layer["tensor"]: layer["rmse_over_scale"] for layer in (quant_debug or {}).get("layers", [])}
+    kept = [{**op, "rmse_over_scale": errors.get(op["name"])} for op in mixed["kept"]]
+    return {**mixed, "kept": kept}
+
+
+def mixed_chart(target: dict) -> str:
+    """A keep_float search: accuracy against the number of ops kept in float, with the min_accuracy line."""
+    mixed = target["mixed"]
+    limit = mixed["limits"].get("min_accuracy")
+    return charts.scatter(
+        f"{target['name']}: accuracy against ops kept in float ({mixed['conversions']} conversions)",
+        [(step["how"] if step["passed"] or step["float_layers"] == 0 else "", step["float_layers"], step["accuracy"],
+          step["passed"]) for step in mixed["steps"]],
+        "ops kept in float", "accuracy", y_limit=limit,
+        y_limit_label=f"min_accuracy {limit:g}" if limit is not None else "")
 
 
 def recipe_charts(summary: dict) -> dict[str, str]:
@@ -104,10 +130,13 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """report: report.html, report.md and their charts, from what the build wrote (no model is touched)."""
     names = [t.name for t in recipe.spec.targets]
     debugged = [t.name for t in recipe.spec.targets if t.quantization == Quantization.int8]
+    mixed = [t.name for t in recipe.spec.targets if t.keep_float is not None]
+    searched = [t.name for t in recipe.spec.targets if t.keep_float == "auto"]
     return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),
                 reads=(layout.summary, *(layout.inspection(n) for n in names), *(layout.quant_debug(n) for n in debugged),
-                       *template_files(recipe, "report")),
-                writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in CHART_NAMES)),
+                       *(layout.mixed(n) for n in mixed), *template_files(recipe, "report")),
+                writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in CHART_NAMES),
+                        *(layout.charts_dir / f"mixed-{n}.svg" for n in searched)),
                 config={"templates": recipe.spec.templates, "ship": recipe.spec.ship})
 
 

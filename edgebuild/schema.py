@@ -124,6 +124,15 @@ class TargetSpec(Strict):
     calibration_samples: Optional[int] = Field(
         None, gt=0, le=1_000_000, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
     thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")
+    keep_float: Optional[Union[Literal["auto"], Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
+                                                          Field(min_length=1, max_length=1000)]]] = Field(
+        None, description="int8 only: ops to keep in float. A list of regular expressions matched against the ops' "
+        "output names (a pattern matching nothing is an error), or `auto`: find the fewest ops to keep in float so "
+        "that the target's accuracy and size thresholds pass (build/<recipe>/<target>/mixed.json records the search "
+        "and the list that pins its result).")
+    max_float_layers: Optional[int] = Field(
+        None, gt=0, le=10_000, description="keep_float: auto only: the most ops it may keep in float (default: no "
+        "limit, but it stops where the model is as large as float16 would be).")
 
 
 class AndroidBundle(Strict):

@@ -2,6 +2,7 @@
 inside the project, targets that make sense together."""
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -132,4 +133,14 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
             problems.append((("targets", i, "io"), "applies to int8 targets only"))
         if target.calibration_samples is not None and target.quantization not in CALIBRATED:
             problems.append((("targets", i, "calibration_samples"), "applies to int8 and int16x8 targets only"))
+        if target.keep_float is not None and target.quantization != Quantization.int8:
+            problems.append((("targets", i, "keep_float"), "applies to int8 targets only"))
+        if isinstance(target.keep_float, list):
+            for j, pattern in enumerate(target.keep_float):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append((("targets", i, "keep_float", j), f"expected a regular expression; {exc}"))
+        if target.max_float_layers is not None and target.keep_float != "auto":
+            problems.append((("targets", i, "max_float_layers"), "applies with keep_float: auto only"))
     return problems
