@@ -45,9 +45,11 @@ def evaluation_split(layout: RecipeLayout):
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
-    """evaluate/<t>: accuracy, size and latency of one converted model."""
+    """evaluate/<t>: accuracy, size and latency of one converted model (with the LiteRT Quantizer's
+    output SNR and cosine for its targets)."""
+    validation = (layout.validation(target),) if recipe.backend(recipe.target(target)) == "litert_quantizer" else ()
     return Step(f"evaluate/{target}", "accuracy, size and latency in LiteRT", evaluate_target, (recipe, layout, target),
-                reads=(layout.model(target), layout.data, layout.reference), writes=(layout.metrics(target),),
+                reads=(layout.model(target), layout.data, layout.reference, *validation), writes=(layout.metrics(target),),
                 config=SETTINGS, log=layout.log(f"evaluate/{target}"))
 
 
@@ -72,9 +74,14 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
 def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     """Accuracy of the unconverted model on the test split -> build/<recipe>/reference.json."""
     data = evaluation_split(layout)
-    model = load_model(source_model_path(recipe, layout), layout.log("reference"))
-    with progress.tool_output(layout.log("reference")):
-        outputs = predict(model, data.x_test)
+    source = source_model_path(recipe, layout)
+    if source.suffix == ".tflite":  # a float .tflite source: its own accuracy in LiteRT is the reference
+        with progress.tool_output(layout.log("reference")):
+            outputs = TFLiteRunner(source).run(data.x_test)
+    else:
+        model = load_model(source, layout.log("reference"))
+        with progress.tool_output(layout.log("reference")):
+            outputs = predict(model, data.x_test)
     y_pred = predicted_classes(outputs)
     info = SourceInfo.read(layout)
     result = {
@@ -198,6 +205,10 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "input_dtype": runner.input["dtype"].__name__,
         "output_dtype": runner.output["dtype"].__name__,
     }
+    if recipe.backend(recipe.target(target)) == "litert_quantizer":
+        from .quantizer import validation_metrics
+
+        metrics.update(validation_metrics(layout, target))
     write_json(layout.metrics(target), metrics)
     progress.say(f"accuracy {accuracy:.4f} (drop {metrics['accuracy_drop']:+.4f}), "
                  f"{metrics['size_bytes'] / 1000:.1f} KB, {median:.3f} ms median")

@@ -34,6 +34,10 @@ class Verdict:
 # threshold -> (metric it reads, how it is shown, measured passes when ...)
 RULES = {
     "min_accuracy": ("accuracy", lambda v: f"{v:.4f}", "accuracy {m} < min_accuracy {l}", lambda m, l: m >= l),
+    "min_output_snr_db": ("output_snr_db", lambda v: f"{v:.2f}", "output_snr_db {m} < min_output_snr_db {l}",
+                          lambda m, l: m >= l),
+    "min_output_cosine": ("output_cosine", lambda v: f"{v:.5f}", "output_cosine {m} < min_output_cosine {l}",
+                          lambda m, l: m >= l),
     "max_accuracy_drop": ("accuracy_drop", lambda v: f"{v:.4f}", "accuracy_drop {m} > max_accuracy_drop {l}",
                           lambda m, l: m <= l + 1e-12),
     "max_size_kb": ("size_bytes", None, "size {m} KB > max_size_kb {l}", lambda m, l: m <= l),

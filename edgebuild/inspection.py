@@ -276,19 +276,33 @@ def inspect_model(path) -> Inspection:
                       metadata_entries=entries, metadata=metadata)
 
 
+def _unpack_int4(stored: bytes, shape: list[int]):
+    """int4 weights as int8: TFLite packs two per byte, the first in the low nibble, two's complement."""
+    import numpy as np
+
+    packed = np.frombuffer(stored, np.uint8)
+    values = np.empty(packed.size * 2, np.int8)
+    values[0::2], values[1::2] = packed & 0x0F, packed >> 4
+    values = np.where(values > 7, values - 16, values).astype(np.int8)
+    return values[:int(np.prod(shape))].reshape(shape)
+
+
 def weights(path) -> dict:
     """Every constant tensor by name; quantized ones also as `<name>.dequantized` float32 copies.
-    Tensors of a type NumPy lacks (int4, string, ...) are left out."""
+    int4 tensors come as int8 values; other types NumPy lacks (string, ...) are left out."""
     import numpy as np
 
     path = Path(path)
     data, root, graph, tensors, _ = _parse(path)
     arrays = {}
     for info in tensors.values():
-        if not info.constant or info.dtype in {name for name, _ in _ODD_TYPES.values()} - {"bool"}:
+        if not info.constant or info.dtype in {name for name, _ in _ODD_TYPES.values()} - {"bool", "int4"}:
             continue
         stored = _buffer_bytes(data, root.Buffers(graph.Tensors(info.index).Buffer()))
-        value = np.frombuffer(stored, dtype=np.dtype(info.dtype)).reshape(info.shape).copy()
+        if info.dtype == "int4":
+            value = _unpack_int4(stored, info.shape)
+        else:
+            value = np.frombuffer(stored, dtype=np.dtype(info.dtype)).reshape(info.shape).copy()
         arrays[info.name] = value
         if info.scales and np.issubdtype(value.dtype, np.integer):
             scales = np.asarray(info.scales, np.float32)

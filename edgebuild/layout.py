@@ -102,6 +102,14 @@ class RecipeLayout:
     def quant_debug(self, target: str) -> Path:
         return self.target_dir(target) / "quant_debug.json"
 
+    def litert_recipe(self, target: str) -> Path:
+        """The LiteRT Quantizer's recipe a litert_quantizer target was quantized with."""
+        return self.target_dir(target) / "litert_recipe.json"
+
+    def validation(self, target: str) -> Path:
+        """The LiteRT Quantizer's validate() of a litert_quantizer target against the float model."""
+        return self.target_dir(target) / "validation.json"
+
     def mixed(self, target: str) -> Path:
         """A keep_float target's ops kept in float, its search, and the list that pins the result."""
         return self.target_dir(target) / "mixed.json"

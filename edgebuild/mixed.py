@@ -185,33 +185,39 @@ def matching(names: list[str], patterns: list[str], where: str) -> tuple[str, ..
 
 
 def keep_float(recipe, layout, target, calibrated: bytes, log) -> bytes:
-    """A keep_float target's model: the listed ops in float, or the result of the auto search.
-    Writes build/<recipe>/<target>/mixed.json; returns the model's bytes."""
-    import numpy as np
+    """A converter keep_float target's model, from the calibration its int8 conversion kept."""
+    made: dict[tuple, bytes] = {}
 
+    def quantize(kept) -> bytes:
+        made[tuple(kept)] = quantize_keeping(calibrated, kept, target.io, log)
+        return made[tuple(kept)]
+    kept = keep_float_with(recipe, layout, target, calibrated, quantize, log)
+    return made[kept] if kept in made else quantize(kept)
+
+
+def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callable, log) -> tuple[str, ...]:
+    """Which ops a keep_float target keeps in float: the listed ones, or the auto search's result, made
+    by `quantize(kept) -> model bytes` (the converter's or the LiteRT Quantizer's). Writes mixed.json."""
     from . import progress
     from .evaluate import TFLiteRunner, evaluation_split, predicted_classes
     from .gate import judge
     from .layout import read_json, write_json
 
-    ops = float_ops(calibrated)
+    ops = float_ops(float_model)
     names = [name for name, _ in ops]
     where = recipe.where(target.name)
     if target.keep_float != "auto":
         kept = matching(names, list(target.keep_float), where)
-        model = quantize_keeping(calibrated, kept, target.io, log)
         write_json(layout.mixed(target.name), {"mode": "list", "kept": _kept_json(kept, ops),
                                                "keep_float": list(target.keep_float), "steps": []})
-        return model
+        return kept
 
     data = evaluation_split(layout)
     reference = read_json(layout.reference)["accuracy"]
     limits = {k: v for k, v in recipe.thresholds_for(target).items() if k in SEARCH_LIMITS}
-    models: dict[tuple, bytes] = {}
 
     def measure(kept) -> Attempt:
-        model = quantize_keeping(calibrated, kept, target.io, log)
-        models[kept] = model
+        model = quantize(kept)
         with progress.tool_output(log):
             runner = TFLiteRunner(model)
             accuracy = float((predicted_classes(runner.run(data.x_test)) == data.y_test).mean())
@@ -222,7 +228,7 @@ def keep_float(recipe, layout, target, calibrated: bytes, log) -> bytes:
                      f"{'' if verdict.passed else ' (fails)'}")
         return Attempt(kept, accuracy, len(model), latency, verdict.passed, tuple(verdict.failures))
 
-    size_cap = None if target.max_float_layers else _float16_size(calibrated)
+    size_cap = None if target.max_float_layers else _float16_size(float_model)
     result = search(names, measure, max_float=target.max_float_layers, size_cap=size_cap)
     best = result.best
     write_json(layout.mixed(target.name), {
@@ -232,7 +238,7 @@ def keep_float(recipe, layout, target, calibrated: bytes, log) -> bytes:
         "conversions": len(result.attempts), "steps": [a.to_json() for a in result.attempts],
         "best": best.to_json(), "fully_quantized": result.attempts[0].to_json(),
     })
-    return models[best.kept]
+    return best.kept
 
 
 def _kept_json(kept, ops) -> list[dict]:

@@ -19,7 +19,8 @@ from .schema import Quantization
 from .step import Step
 from .summary import shipped_target
 
-THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_latency_ms")
+THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_latency_ms", "min_output_snr_db",
+                   "min_output_cosine")
 CHART_NAMES = ("size", "accuracy", "latency")
 
 
@@ -41,7 +42,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
     targets = summary["targets"]
     for target in targets:
         target["inspect"] = read_json(layout.inspection(target["name"]))
-        if target["quantization"] == Quantization.int8.value:
+        if target["quantization"] == Quantization.int8.value and target.get("backend", "converter") == "converter":
             target["quant_debug"] = read_json(layout.quant_debug(target["name"]))
         if layout.mixed(target["name"]).exists():
             target["mixed"] = mixed_context(read_json(layout.mixed(target["name"])), target.get("quant_debug"))
@@ -129,7 +130,8 @@ def _built_at() -> str:
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """report: report.html, report.md and their charts, from what the build wrote (no model is touched)."""
     names = [t.name for t in recipe.spec.targets]
-    debugged = [t.name for t in recipe.spec.targets if t.quantization == Quantization.int8]
+    debugged = [t.name for t in recipe.spec.targets
+                if t.quantization == Quantization.int8 and recipe.backend(t) == "converter"]
     mixed = [t.name for t in recipe.spec.targets if t.keep_float is not None]
     searched = [t.name for t in recipe.spec.targets if t.keep_float == "auto"]
     return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),

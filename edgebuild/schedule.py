@@ -28,8 +28,8 @@ def estimated_params(recipe: Recipe) -> int:
         return int(read_json(info)["params"] or UNKNOWN_PARAMS)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    if model.keras:
-        path = recipe.path(model.keras)
+    if model.keras or model.tflite:
+        path = recipe.path(model.keras or model.tflite)
         return path.stat().st_size // 4 if path.is_file() else UNKNOWN_PARAMS
     if model.saved_model:
         folder = Path(recipe.path(model.saved_model)) / "variables"

@@ -38,9 +38,17 @@ class Quantization(str, Enum):
     dynamic_int8 = "dynamic_int8"
     int8 = "int8"
     int16x8 = "int16x8"
+    weight_only_int8 = "weight_only_int8"
+    weight_only_int4 = "weight_only_int4"
+    dynamic_int4 = "dynamic_int4"
+    custom = "custom"
 
 
 CALIBRATED = (Quantization.int8, Quantization.int16x8)
+# Modes only the LiteRT Quantizer has, and those only the TFLiteConverter has (see quantizer.py for the rest).
+QUANTIZER_ONLY = (Quantization.weight_only_int8, Quantization.weight_only_int4, Quantization.dynamic_int4,
+                  Quantization.custom)
+CONVERTER_ONLY = (Quantization.float16,)
 
 
 class DatasetSource(str, Enum):
@@ -64,9 +72,11 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    """Where the unconverted model comes from: exactly one of keras, saved_model, script."""
+    """Where the unconverted model comes from: exactly one of keras, saved_model, script, tflite."""
 
     keras: Optional[ProjectPath] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
+    tflite: Optional[ProjectPath] = Field(
+        None, description="A float .tflite model (e.g. a published one): quantized by the LiteRT Quantizer only.")
     saved_model: Optional[ProjectPath] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
     script: Optional[ProjectPath] = Field(
         None,
@@ -113,6 +123,12 @@ class Thresholds(Strict):
         None, ge=0, le=1, description="Largest accepted drop: the unconverted model's accuracy minus the target's.")
     max_size_kb: Optional[float] = Field(None, gt=0, description="Largest accepted .tflite size in KB (1 KB = 1000 bytes).")
     max_latency_ms: Optional[float] = Field(None, gt=0, description="Slowest accepted median single-sample invoke, in ms.")
+    min_output_snr_db: Optional[float] = Field(
+        None, description="litert_quantizer targets: lowest accepted signal-to-noise ratio (dB) of the model's output "
+        "against the float model's, from the quantizer's validate() on test samples.")
+    min_output_cosine: Optional[float] = Field(
+        None, ge=-1, le=1, description="litert_quantizer targets: lowest accepted cosine similarity of the model's "
+        "output to the float model's, from the quantizer's validate().")
 
 
 class TargetSpec(Strict):
@@ -121,6 +137,12 @@ class TargetSpec(Strict):
     quantization: Quantization = Field(description="How to convert.")
     io: Optional[Literal["float32", "int8", "uint8"]] = Field(
         None, description="int8 only: the type of the model's input and output tensors (default float32).")
+    backend: Optional[Literal["converter", "litert_quantizer"]] = Field(
+        None, description="What quantizes: TensorFlow's TFLiteConverter (the default for Keras and SavedModel sources) "
+        "or the LiteRT Quantizer (the only one for tflite sources, int4 and custom; a Keras or SavedModel source is "
+        "then converted to float32 once, and quantized from that).")
+    litert_recipe: Optional[ProjectPath] = Field(
+        None, description="quantization: custom only: the LiteRT Quantizer's own JSON recipe (per-layer schemes).")
     calibration_samples: Optional[int] = Field(
         None, gt=0, le=1_000_000, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
     thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")

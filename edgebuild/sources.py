@@ -42,7 +42,7 @@ class SourceInfo:
 
 def source_kind(recipe: Recipe) -> str:
     model = recipe.spec.model
-    return "script" if model.script else "keras" if model.keras else "saved_model"
+    return "script" if model.script else "keras" if model.keras else "tflite" if model.tflite else "saved_model"
 
 
 def source_files(recipe: Recipe) -> list[Path]:
@@ -52,6 +52,8 @@ def source_files(recipe: Recipe) -> list[Path]:
         return [recipe.path(model.script), *(recipe.path(p) for p in model.inputs)]
     if model.keras:
         return [recipe.path(model.keras)]
+    if model.tflite:
+        return [recipe.path(model.tflite)]
     folder = recipe.path(model.saved_model)
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -60,6 +62,8 @@ def source_model_path(recipe: Recipe, layout: RecipeLayout) -> Path:
     """Where the source step puts the model; the file later steps depend on."""
     if recipe.spec.model.saved_model:
         return layout.source_saved_model
+    if recipe.spec.model.tflite:
+        return layout.source_dir / "model.tflite"
     if recipe.spec.model.keras and recipe.spec.model.keras.endswith(".h5"):
         return layout.source_keras_as(".h5")
     return layout.source_keras
@@ -76,7 +80,7 @@ def model_files(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
 
 def export_dir(recipe: Recipe, layout: RecipeLayout) -> Path | None:
     """Where a Keras source is traced once for conversion (None for a SavedModel source, already one)."""
-    return None if recipe.spec.model.saved_model else layout.source_export
+    return None if recipe.spec.model.saved_model or recipe.spec.model.tflite else layout.source_export
 
 
 def export_paths(recipe: Recipe, layout: RecipeLayout) -> tuple[Path, ...]:
@@ -100,9 +104,9 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
     target = source_model_path(recipe, layout)
     if kind == "script":
         _run_script(recipe, layout, target)
-    elif kind == "keras":
+    elif kind in ("keras", "tflite"):
         tmp = temporary_path(target)
-        shutil.copyfile(recipe.path(recipe.spec.model.keras), tmp)
+        shutil.copyfile(recipe.path(getattr(recipe.spec.model, kind)), tmp)
         os.replace(tmp, target)
     else:
         tmp = temporary_path(target)
@@ -319,20 +323,35 @@ def _shapes(model) -> tuple[list, int | None, int | None]:
     return list(in_spec.shape[1:]), out_spec.shape[-1], params or None
 
 
+def _tflite_shapes(path: Path) -> tuple[list, int | None, int | None]:
+    """(input shape without batch, output width, parameter count) of a float .tflite, from its flatbuffer."""
+    from .inspection import inspect_model
+
+    model = inspect_model(path)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise StepError(f"expected a model with one input and one output; it has {len(model.inputs)} inputs "
+                        f"and {len(model.outputs)} outputs")
+    if model.inputs[0].dtype != "float32" or any(t.dtype in ("int8", "int4") and t.constant for t in model.tensors):
+        raise StepError("expected a float .tflite (float32 input and weights): the LiteRT Quantizer quantizes "
+                        "float models")
+    params = sum(int(t.bytes // 4) for t in model.tensors if t.constant and t.dtype == "float32")
+    return model.inputs[0].shape[1:], model.outputs[0].shape[-1], params
+
+
 def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     from .datasets import load_prepared
 
     try:
-        model = load_model(path, layout.log("source"))
-    except StepError:
-        raise
-    except Exception as exc:
-        raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a Keras model or SavedModel: "
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    try:
-        input_shape, width, params = _shapes(model)
+        if source_kind(recipe) == "tflite":
+            input_shape, width, params = _tflite_shapes(path)
+        else:
+            input_shape, width, params = _shapes(load_model(path, layout.log("source")))
     except StepError as exc:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
+    except Exception as exc:
+        raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a "
+                        f"{'.tflite model' if source_kind(recipe) == 'tflite' else 'Keras model or SavedModel'}: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     data_shape = list(load_prepared(layout, "x_test").x_test.shape[1:])
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
@@ -343,7 +362,7 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         raise StepError(f"{recipe.where()}: labels: {n_labels} labels but the model's output has {width} units; "
                         "expected one label per output")
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-    return SourceInfo(format="saved_model" if path.is_dir() else "keras", path=path.name,
+    return SourceInfo(format="saved_model" if path.is_dir() else "tflite" if path.suffix == ".tflite" else "keras", path=path.name,
                       input_shape=[int(d) if d is not None else None for d in data_shape],
                       output_width=int(width), params=params, size_bytes=size)
 

@@ -8,7 +8,7 @@ from .layout import RecipeLayout, read_json, write_json
 from .recipe import Recipe
 from .step import Step
 
-TOOLS = ("edgebuild", "tensorflow", "ai-edge-litert", "numpy", "doit")
+TOOLS = ("edgebuild", "tensorflow", "ai-edge-litert", "litert-quantizer", "numpy", "doit")
 
 
 def tool_versions() -> dict:
@@ -37,6 +37,7 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
             "name": target.name,
             "quantization": target.quantization.value,
             "io": target.io,
+            "backend": recipe.backend(target),
             "thresholds": recipe.thresholds_for(target),
             "metrics": read_json(layout.metrics(target.name)),
             "verdict": read_json(layout.verdict(target.name)),

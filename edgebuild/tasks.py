@@ -22,7 +22,7 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, prune, quantdebug, report,
-               sources, summary, warm)
+               quantizer, sources, summary, warm)
 from .errors import EdgebuildError
 from .layout import RecipeLayout
 from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
@@ -35,6 +35,7 @@ def recipe_steps(recipe: Recipe) -> list[Step]:
     """Every step of one recipe, in build order."""
     layout = RecipeLayout(recipe.root, recipe.name)
     steps = [datasets.step(recipe, layout), sources.step(recipe, layout), evaluate.reference_step(recipe, layout)]
+    steps += [s for s in [quantizer.float_step(recipe, layout)] if s is not None]
     for target in recipe.spec.targets:
         steps += target_steps(recipe, layout, target)
     steps += [summary.step(recipe, layout), report.step(recipe, layout), bundle.ship.step(recipe, layout),
@@ -44,9 +45,11 @@ def recipe_steps(recipe: Recipe) -> list[Step]:
 
 def target_steps(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> list[Step]:
     """convert, evaluate, gate, inspect (and debug for int8) of one target."""
-    steps = [convert.step(recipe, layout, target), evaluate.step(recipe, layout, target.name),
+    by_converter = recipe.backend(target) == "converter"
+    steps = [(convert if by_converter else quantizer).step(recipe, layout, target),
+             evaluate.step(recipe, layout, target.name),
              gate.step(recipe, layout, target.name), inspection.step(recipe, layout, target.name)]
-    if target.quantization == Quantization.int8:
+    if target.quantization == Quantization.int8 and by_converter:
         steps.append(quantdebug.step(recipe, layout, target))
     return steps
 

@@ -55,6 +55,12 @@ class Recipe:
     def target(self, name: str) -> TargetSpec:
         return next(t for t in self.spec.targets if t.name == name)
 
+    def backend(self, target: TargetSpec) -> str:
+        """"converter" or "litert_quantizer": what quantizes this target (see checks.backend)."""
+        from .checks import backend
+
+        return backend(self.spec, target)
+
     def thresholds_for(self, target: TargetSpec) -> dict:
         """Recipe-wide thresholds overridden field by field by the target's (null turns one off)."""
         limits = self.spec.thresholds.model_dump(exclude_none=True)

@@ -6,7 +6,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..schema import CALIBRATED, FILE_SOURCES, IMAGE_SOURCES, DatasetSource, Quantization, RecipeSpec
+from ..schema import (CALIBRATED, CONVERTER_ONLY, FILE_SOURCES, IMAGE_SOURCES, QUANTIZER_ONLY, DatasetSource,
+                      Quantization, RecipeSpec)
 from .yamlfile import Loc
 
 RESERVED_TARGET_NAMES = {"source", "charts", "logs"}
@@ -34,10 +35,10 @@ def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
 
 def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     model, problems = spec.model, []
-    given = [field for field in ("keras", "saved_model", "script") if getattr(model, field) is not None]
+    given = [field for field in ("keras", "saved_model", "script", "tflite") if getattr(model, field) is not None]
     if len(given) != 1:
         got = "none" if not given else " and ".join(given)
-        return [(("model",), f"expected exactly one of keras, saved_model, script; got {got}")]
+        return [(("model",), f"expected exactly one of keras, saved_model, script, tflite; got {got}")]
     source = given[0]
     if source != "script":
         for field in ("args", "inputs", "isolated"):
@@ -51,6 +52,11 @@ def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     if model.saved_model is not None and not (root / model.saved_model / "saved_model.pb").is_file():
         problems.append((("model", "saved_model"),
                          f"{model.saved_model} is not a SavedModel directory; expected it to hold saved_model.pb"))
+    if model.tflite is not None:
+        if not model.tflite.endswith(".tflite"):
+            problems.append((("model", "tflite"), f"expected a .tflite file; got {model.tflite!r}"))
+        elif not (root / model.tflite).is_file():
+            problems.append((("model", "tflite"), f"file {model.tflite} not found"))
     if model.script is not None and not (root / model.script).is_file():
         problems.append((("model", "script"), f"file {model.script} not found"))
     for i, extra in enumerate(model.inputs):
@@ -133,6 +139,7 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
             problems.append((("targets", i, "io"), "applies to int8 targets only"))
         if target.calibration_samples is not None and target.quantization not in CALIBRATED:
             problems.append((("targets", i, "calibration_samples"), "applies to int8 and int16x8 targets only"))
+        problems += _check_backend(spec, root, i, target)
         if target.keep_float is not None and target.quantization != Quantization.int8:
             problems.append((("targets", i, "keep_float"), "applies to int8 targets only"))
         if isinstance(target.keep_float, list):
@@ -143,4 +150,52 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
                     problems.append((("targets", i, "keep_float", j), f"expected a regular expression; {exc}"))
         if target.max_float_layers is not None and target.keep_float != "auto":
             problems.append((("targets", i, "max_float_layers"), "applies with keep_float: auto only"))
+    return problems
+
+
+def backend(spec: RecipeSpec, target) -> str:
+    """The backend a target uses: its own, else the LiteRT Quantizer for a tflite source or a mode only it
+    has, else the TFLiteConverter."""
+    if target.backend is not None:
+        return target.backend
+    if spec.model.tflite is not None or target.quantization in QUANTIZER_ONLY:
+        return "litert_quantizer"
+    return "converter"
+
+
+QUANTIZER_LIMITS = ("min_output_snr_db", "min_output_cosine")
+
+
+def _check_backend(spec: RecipeSpec, root: Path, i: int, target) -> list[tuple[Loc, str]]:
+    problems, used = [], backend(spec, target)
+    if used == "converter" and target.quantization in QUANTIZER_ONLY:
+        problems.append((("targets", i, "backend"), f"{target.quantization.value} needs the LiteRT Quantizer; "
+                                                    f"expected backend: litert_quantizer (or none)"))
+    if used == "converter" and spec.model.tflite is not None:
+        problems.append((("targets", i, "backend"), "a tflite source is quantized by the LiteRT Quantizer only; "
+                                                    "expected backend: litert_quantizer (or none)"))
+    if used == "litert_quantizer":
+        if target.quantization in CONVERTER_ONLY:
+            problems.append((("targets", i, "quantization"), f"{target.quantization.value} is the TFLiteConverter's "
+                             f"only; the LiteRT Quantizer has weight_only_int8/int4, dynamic_int8/int4, int8, int16x8, custom"))
+        if target.io is not None:
+            problems.append((("targets", i, "io"), "the LiteRT Quantizer decides the input and output types (int8 "
+                                                   "for int8, float32 for the others); leave io out"))
+    if (target.quantization == Quantization.custom) != (target.litert_recipe is not None):
+        field = "litert_recipe" if target.litert_recipe is not None else "quantization"
+        problems.append((("targets", i, field), "quantization: custom and litert_recipe go together"))
+    elif target.litert_recipe is not None and not (root / target.litert_recipe).is_file():
+        problems.append((("targets", i, "litert_recipe"), f"file {target.litert_recipe} not found"))
+    limits = dict(spec.thresholds.model_dump(exclude_none=True))
+    if target.thresholds is not None:
+        for name in target.thresholds.model_fields_set:
+            if getattr(target.thresholds, name) is None:
+                limits.pop(name, None)
+            else:
+                limits[name] = getattr(target.thresholds, name)
+    if used == "converter":
+        for name in QUANTIZER_LIMITS:
+            if name in limits:
+                problems.append((("targets", i, "thresholds", name), "measured by the LiteRT Quantizer's validate() "
+                                 "only; set it on litert_quantizer targets (or null it for this one)"))
     return problems

@@ -35,7 +35,7 @@ def test_doit_with_a_bad_recipe_exits_2_with_one_line(iris_project):
     result = doit(iris_project)
     assert result.returncode == 2
     assert result.stderr == ("recipes/iris.yaml:10: targets[0].quantization: expected one of float32, float16, "
-                             "dynamic_int8, int8, int16x8; got 'int4'\n")
+                             "dynamic_int8, int8, int16x8, weight_only_int8, weight_only_int4, dynamic_int4, custom; got 'int4'\n")
 
 
 def test_a_failed_gate_exits_1_under_doit_and_edgebuild_build(iris_project):

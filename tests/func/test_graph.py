@@ -24,7 +24,7 @@ def files(root: Path) -> dict[str, bytes]:
 
 def example_project(root: Path) -> Project:
     project = Project(root)
-    for part in ("recipes", "models", "data"):
+    for part in ("recipes", "models", "data", "quant"):
         shutil.copytree(REPO / part, root / part, dirs_exist_ok=True)
     return project
 

@@ -40,13 +40,13 @@ def test_wheel_installs_and_builds_an_init_project_outside_the_repo(tmp_path):
 
 @pytest.mark.slow
 def test_example_recipes_build_and_pass(tmp_path):
-    for part in ("recipes", "models", "data"):
+    for part in ("recipes", "models", "data", "quant"):
         shutil.copytree(REPO / part, tmp_path / part)
     shutil.copy(REPO / "dodo.py", tmp_path)
     result = subprocess.run([sys.executable, "-m", "doit"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     import json
 
-    for name in ("digits-dense", "digits-cnn", "cancer-tabular", "wine-savedmodel", "photos-cnn", "cancer-mixed"):
+    for name in ("digits-dense", "digits-cnn", "cancer-tabular", "wine-savedmodel", "photos-cnn", "cancer-mixed", "digits-tflite"):
         summary = json.loads((tmp_path / "build" / name / "summary.json").read_text())
         assert summary["passed"], summary["failures"]

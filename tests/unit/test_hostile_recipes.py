@@ -19,7 +19,7 @@ from edgebuild import cli
 from edgebuild.errors import RecipeError
 from edgebuild.layout import BUILD_DIR, DIST_DIR
 from edgebuild.recipe import load_recipe
-from edgebuild.schema import NAME_PATTERN, TARGET_PATTERN
+from edgebuild.schema import NAME_PATTERN, TARGET_PATTERN, json_schema
 from edgebuild.tasks import all_steps
 
 BASE = {
@@ -93,13 +93,22 @@ def _yaml(data) -> str:
 
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
+def _field_names(schema) -> set[str]:
+    """Every property name anywhere in the recipe's JSON Schema: the keys a recipe may use."""
+    names = set()
+    if isinstance(schema, dict):
+        names |= set(schema.get("properties", {}))
+        for value in schema.values():
+            names |= _field_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            names |= _field_names(value)
+    return names
+
+
+KNOWN_KEYS = _field_names(json_schema())
 unknown_keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
-    lambda k: k not in {"name", "description", "model", "dataset", "preprocess", "labels", "targets", "thresholds",
-                        "ship", "bundles", "templates", "keras", "saved_model", "script", "args", "inputs",
-                        "isolated", "source", "path", "test_fraction", "seed", "color_mode", "resize", "scale",
-                        "normalize", "mean", "std", "quantization", "io", "calibration_samples", "min_accuracy",
-                        "max_accuracy_drop", "max_size_kb", "max_latency_ms", "android", "ios", "enabled",
-                        "package", "module"})
+    lambda k: k not in KNOWN_KEYS)
 
 
 @st.composite

@@ -1,0 +1,225 @@
+"""The second backend: Google's LiteRT Quantizer (PyPI litert-quantizer, import litert_quantizer).
+
+It quantizes a float .tflite directly, so it also serves models people download already
+converted, and it has modes the TFLiteConverter lacks (int4 weights, per-layer recipes). A Keras
+or SavedModel source is converted to float32 once (the `float` step), then quantized per target.
+
+    float (Keras/SavedModel sources only) -> source/float.tflite
+    convert/<t>: float model + data -> <t>/model.tflite, <t>/litert_recipe.json (the recipe used),
+                 <t>/validation.json (validate(): output SNR and cosine against the float model)
+
+Each built-in mode is one of the quantizer's own recipe functions; `custom` loads the user's
+JSON recipe. keep_float adds a `no_quantize` rule per kept op to the recipe (later rules win).
+The quantizer runs in the build process: it imports beside TensorFlow 2.21 here without clashing.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from . import mixed, progress
+from .errors import StepError
+from .layout import RecipeLayout, read_json, write_bytes, write_json
+from .recipe import Recipe
+from .schema import Quantization, TargetSpec
+from .sources import export_paths, model_files, source_model_path
+from .step import Step
+
+RECIPE_FUNCTIONS = {  # edgebuild's mode -> the quantizer's recipe function (litert_quantizer.recipe)
+    Quantization.weight_only_int8: "weight_only_wi8_afp32",
+    Quantization.weight_only_int4: "weight_only_wi4_afp32",
+    Quantization.dynamic_int8: "dynamic_wi8_afp32",
+    Quantization.dynamic_int4: "dynamic_wi4_afp32",
+    Quantization.int8: "static_wi8_ai8",
+    Quantization.int16x8: "static_wi8_ai16",
+}
+VALIDATION_SAMPLES = 64  # test samples validate() compares the quantized model's outputs on
+SIGNATURE = "serving_default"
+
+
+def uses_quantizer(recipe: Recipe) -> bool:
+    return any(recipe.backend(t) == "litert_quantizer" for t in recipe.spec.targets)
+
+
+def float_model(recipe: Recipe, layout: RecipeLayout):
+    """The float .tflite the quantizer starts from: a tflite source itself, else the float step's output."""
+    return source_model_path(recipe, layout) if recipe.spec.model.tflite else layout.source_dir / "float.tflite"
+
+
+def float_step(recipe: Recipe, layout: RecipeLayout) -> Step | None:
+    """float: a Keras or SavedModel source converted to float32 once, for every litert_quantizer target."""
+    if recipe.spec.model.tflite or not uses_quantizer(recipe):
+        return None
+    return Step("float", "convert to float32 once, for the LiteRT Quantizer", write_float_model, (recipe, layout),
+                reads=(*model_files(recipe, layout), layout.source_info), reads_if_present=export_paths(recipe, layout),
+                writes=(float_model(recipe, layout),), config={"quantization": "float32"}, log=layout.log("float"))
+
+
+def write_float_model(recipe: Recipe, layout: RecipeLayout) -> None:
+    from . import reuse
+    from .convert import make_converter
+
+    log = layout.log("float")
+    log.unlink(missing_ok=True)
+    with progress.tool_output(log), reuse.saved_model_loaded_once():
+        converter = make_converter(recipe, layout, TargetSpec(name="float", quantization=Quantization.float32), log)
+        flatbuffer = converter.convert()
+    write_bytes(float_model(recipe, layout), flatbuffer)
+
+
+def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
+    """convert/<t> with the LiteRT Quantizer."""
+    custom = (recipe.path(target.litert_recipe),) if target.litert_recipe else ()
+    search = (layout.reference,) if target.keep_float == "auto" else ()
+    config = {"backend": "litert_quantizer", "quantization": target.quantization.value,
+              "calibration_samples": target.calibration_samples, "keep_float": target.keep_float,
+              "max_float_layers": target.max_float_layers, "validation_samples": VALIDATION_SAMPLES}
+    if target.keep_float == "auto":
+        config["search_limits"] = {k: v for k, v in recipe.thresholds_for(target).items() if k in mixed.SEARCH_LIMITS}
+    return Step(f"convert/{target.name}", f"quantize to {target.quantization.value} with the LiteRT Quantizer",
+                quantize_target, (recipe, layout, target.name),
+                reads=(float_model(recipe, layout), layout.data, *custom, *search),
+                writes=(layout.model(target.name), layout.litert_recipe(target.name), layout.validation(target.name),
+                        *((layout.mixed(target.name),) if target.keep_float is not None else ())),
+                config=config, log=layout.log(f"convert/{target.name}"))
+
+
+def base_recipe(recipe: Recipe, target: TargetSpec) -> list[dict]:
+    """The quantizer's recipe for a mode, as JSON data (what litert_recipe.json records)."""
+    if target.quantization == Quantization.custom:
+        path = recipe.path(target.litert_recipe)
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StepError(f"{recipe.where(target.name)}: litert_recipe: {target.litert_recipe} is not a JSON "
+                            f"recipe: {exc}") from exc
+        if not isinstance(loaded, list) or not all(isinstance(rule, dict) for rule in loaded):
+            raise StepError(f"{recipe.where(target.name)}: litert_recipe: expected a JSON list of rules (the "
+                            f"LiteRT Quantizer's recipe format) in {target.litert_recipe}")
+        return loaded
+    from litert_quantizer import recipe as recipes
+
+    return json.loads(json.dumps(getattr(recipes, RECIPE_FUNCTIONS[target.quantization])()))
+
+
+def keeping_float(rules: list[dict], kept) -> list[dict]:
+    """`rules` plus a no_quantize rule per kept op (the quantizer applies the last matching rule). The
+    quantizer matches a rule's regex against an op's scope: its output names joined by ";", plus ";"."""
+    return [*rules, *({"regex": f"^{re.escape(name)};$", "operation": "*", "algorithm_key": "no_quantize"}
+                      for name in kept)]
+
+
+def with_signature(model: bytes) -> bytes:
+    """The quantizer calibrates and validates through a signature; a model without one (many published
+    models) gets `serving_default` over its subgraph's inputs and outputs. Models with one are unchanged."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(model, 0)
+    if root.SignatureDefsLength():
+        return model
+    tree = schema.ModelT.InitFromObj(root)
+    graph = tree.subgraphs[0]
+
+    def tensor_map(index):
+        entry = schema.TensorMapT()
+        entry.name, entry.tensorIndex = graph.tensors[index].name, int(index)
+        return entry
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = SIGNATURE, 0
+    signature.inputs = [tensor_map(i) for i in graph.inputs]
+    signature.outputs = [tensor_map(i) for i in graph.outputs]
+    tree.signatureDefs = [signature]
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(tree.Pack(builder), b"TFL3")
+    return bytes(builder.Output())
+
+
+def _signature(model: bytes) -> tuple[str, str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = Interpreter(model_content=model).get_signature_list()
+    key = SIGNATURE if SIGNATURE in signatures else next(iter(signatures))
+    return key, signatures[key]["inputs"][0]
+
+
+def quantize(model: bytes, rules: list[dict], samples, log) -> tuple[bytes, object]:
+    """(quantized bytes, the Quantizer) for a float model, calibrating on `samples` when the rules need it."""
+    from litert_quantizer import Quantizer
+
+    key, name = _signature(model)
+    with progress.tool_output(log):
+        quantizer = Quantizer(bytearray(model), rules)
+        calibration = None
+        if quantizer.need_calibration:
+            calibration = quantizer.calibrate({key: [{name: sample[None]} for sample in samples]}, num_threads=1)
+        result = quantizer.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
+    return bytes(result.quantized_model), quantizer
+
+
+def validate(quantizer, model: bytes, samples, log) -> dict:
+    """The quantizer's validate(): SNR (dB) and cosine similarity of each output against the float model's."""
+    from litert_quantizer.utils.validation_utils import ValidationErrorMetric
+
+    key, name = _signature(model)
+    with progress.tool_output(log):
+        result = quantizer.validate({key: [{name: sample[None]} for sample in samples]},
+                                    error_metrics=[ValidationErrorMetric.SNR, ValidationErrorMetric.COSINE_SIMILARITY],
+                                    num_threads=1, validate_output_tensors_only=True)
+    outputs = result.get_signature_comparison_result(key).output_tensors
+    values = next(iter(outputs.values()))
+    # the quantizer's "snr" is the power ratio mean(signal^2) / mean(noise^2); thresholds take decibels
+    ratio = float(values["snr"])
+    return {"output_snr_db": 10 * math.log10(ratio) if ratio > 0 else float("-inf"),
+            "output_cosine": float(values["cosine_similarity"]), "samples": len(samples), "signature": key,
+            "outputs": outputs}
+
+
+def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
+    """convert/<t>: quantize the float model with the LiteRT Quantizer -> model.tflite, litert_recipe.json,
+    validation.json (and mixed.json with keep_float)."""
+    from .datasets import load_prepared
+
+    target = recipe.target(target_name)
+    log = layout.log(f"convert/{target_name}")
+    log.unlink(missing_ok=True)
+    model = with_signature(float_model(recipe, layout).read_bytes())
+    data = load_prepared(layout, "x_train", "x_test")
+    samples = data.x_train[:recipe.calibration_samples(target)]
+    rules = base_recipe(recipe, target)
+    try:
+        if target.keep_float is None:
+            quantized, quantizer = quantize(model, rules, samples, log)
+        else:
+            made = {}
+
+            def quantize_keeping(kept):
+                made[tuple(kept)] = quantize(model, keeping_float(rules, kept), samples, log)
+                return made[tuple(kept)][0]
+            kept = mixed.keep_float_with(recipe, layout, target, model, quantize_keeping, log)
+            if kept not in made:  # a listed keep_float: nothing was searched
+                quantize_keeping(kept)
+            rules = keeping_float(rules, kept)
+            quantized, quantizer = made[kept]
+        validation = validate(quantizer, model, data.x_test[:VALIDATION_SAMPLES], log)
+    except StepError:
+        raise
+    except Exception as exc:  # the quantizer's own refusal of a model or recipe: one line, full text in the log
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        with open(log, "a") as handle:
+            handle.write(f"\n{type(exc).__name__}: {exc}\n")
+        raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} with the LiteRT Quantizer "
+                        f"failed: {first} (full output: {recipe.shown(log)})") from exc
+    write_json(layout.litert_recipe(target_name), rules)
+    write_json(layout.validation(target_name), validation)
+    write_bytes(layout.model(target_name), quantized)
+    progress.say(f"LiteRT Quantizer: output SNR {validation['output_snr_db']:.1f} dB, "
+                 f"cosine {validation['output_cosine']:.5f}")
+    return len(quantized)
+
+
+def validation_metrics(layout: RecipeLayout, target: str) -> dict:
+    """What the evaluate step adds to metrics.json for a quantizer target."""
+    found = read_json(layout.validation(target))
+    return {"output_snr_db": found["output_snr_db"], "output_cosine": found["output_cosine"]}
