@@ -76,12 +76,13 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
 
 
-def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=None) -> BuildResult:
-    """Build recipes through doit: only what changed since the last build runs."""
+def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=None, dask: str | None = None) -> BuildResult:
+    """Build recipes through doit: only what changed since the last build runs. With `dask` (an address,
+    or local:N), the heavy steps run on that Dask cluster (remote.py) and doit still runs here."""
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from . import progress, schedule, warm
+    from . import progress, remote, schedule, warm
     from .console import BuildReporter
     from .tasks import INDEX_TASK
 
@@ -103,8 +104,13 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
 
     namespace = {"DOIT_CONFIG": doit_config(root, Reporter), "task_edgebuild": task_edgebuild}
     selected = [r.name for r in recipes] + ([INDEX_TASK] if not paths else [])
+    dask = dask or os.environ.get(remote.ENV) or None
+    if dask:
+        remote.check_address(dask)
     with lock.project_lock(root), progress.verbosity(verbose or progress.verbose()):
         workers = jobs
+        if dask:
+            return _build_on_cluster(dask, namespace, selected, reporters, stream)
         if jobs > 1:
             fresh = _freshness(tasks, root)
             stale = {name for name, ok in fresh.items() if not ok} if fresh is not None else None
@@ -117,6 +123,34 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
         args = ["run", *(["-n", str(workers), "-P", "process"] if workers > 1 else []), *selected]
         with warm.forked_workers_import_tensorflow() if workers > 1 else contextlib.nullcontext():
             code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
+    reporter = reporters[0] if reporters else None
+    if reporter is None:
+        return BuildResult(exit_code=code)
+    return BuildResult(code, reporter.executed, reporter.up_to_date, reporter.failure_lines)
+
+
+def _build_on_cluster(address: str, namespace: dict, selected: list[str], reporters: list, stream) -> BuildResult:
+    """doit here, in threads that wait on the cluster; the cluster starts with the first heavy step."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    from . import remote
+
+    count = address.split(":", 1)[1] if address.startswith("local:") else ""
+    threads = int(count) + 1 if count.isdigit() else 16  # enough to keep every worker busy
+    cluster = remote.Cluster(address)
+    remote.CURRENT = cluster
+    streams = sys.stdout, sys.stderr  # doit's threads swap sys.stdout to capture actions' prints, unsafely
+    try:
+        code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(["run", "-n", str(threads), "-P", "thread",
+                                                              *selected]) == 0 else 1
+    finally:
+        sys.stdout, sys.stderr = streams
+        remote.CURRENT = None
+        cluster.close()
+    line = cluster.summary()
+    if line:
+        (stream or sys.stderr).write(line + "\n")
     reporter = reporters[0] if reporters else None
     if reporter is None:
         return BuildResult(exit_code=code)

@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files (default: recipes/*.yaml)")
     build.add_argument("-n", "--jobs", type=int, default=1, metavar="JOBS", help="steps to run in parallel")
     build.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's and scripts' own output")
+    build.add_argument("--dask", metavar="ADDRESS", default=None,
+                       help="run the heavy steps on a Dask cluster: tcp://scheduler:8786, or local:N for N worker "
+                            "processes here (default: $EDGEBUILD_DASK); doit still runs here")
 
     validate = sub.add_parser("validate", help="check recipes without building")
     validate.add_argument("recipes", nargs="*", metavar="RECIPE")
@@ -50,7 +53,7 @@ def _build(args) -> int:
 
     if args.jobs < 1:
         raise InputError(f"-n/--jobs: expected a whole number of at least 1; got {args.jobs}")
-    code = 0 if api.build(args.recipes, jobs=args.jobs, verbose=args.verbose).exit_code == 0 else 1
+    code = 0 if api.build(args.recipes, jobs=args.jobs, verbose=args.verbose, dask=args.dask).exit_code == 0 else 1
     outputs = [p for p in ("build/report.html", "dist") if os.path.exists(p)]
     if outputs:
         print(f"edgebuild: see {' and '.join(outputs)}", file=sys.stderr)

@@ -227,8 +227,10 @@ def write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
     """
     from . import progress
 
-    if progress.tensorflow_imported() or progress.verbose():
-        _write_prepared(recipe, layout)
+    from multiprocessing import current_process
+
+    if progress.tensorflow_imported() or progress.verbose() or current_process().daemon:
+        _write_prepared(recipe, layout)  # (a Dask worker is a daemon process: it may not start children)
         return
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context

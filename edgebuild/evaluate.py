@@ -12,6 +12,7 @@ at most about WARMUP_SECONDS + MAX_SECONDS, or 1 + MIN_TIMED invokes of a model 
 """
 from __future__ import annotations
 
+import platform
 import time
 
 from . import progress
@@ -182,6 +183,18 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
     return float(np.median(times_ms)), float(np.percentile(times_ms, 90)), len(times)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     """Accuracy, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
     data = evaluation_split(layout)
@@ -200,6 +213,8 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "latency_ms_p90": p90,
         "latency_invokes": invokes,
         "latency_threads": 1,
+        "latency_host": platform.node(),  # latency says which machine it was measured on
+        "latency_cpu": cpu_model(),
         "n_test": int(len(data.y_test)),
         "confusion": confusion_matrix(data.y_test, y_pred, len(recipe.labels)),
         "input_dtype": runner.input["dtype"].__name__,

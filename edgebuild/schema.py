@@ -191,6 +191,9 @@ class RecipeSpec(Strict):
     ship: Optional[str] = Field(
         None, description="The target the bundles ship. Default: the smallest target that passed every threshold.")
     bundles: Bundles = Field(default_factory=Bundles, description="The app bundles built from the shipped target.")
+    latency: Literal["anywhere", "local"] = Field(
+        "anywhere", description="On a Dask build (--dask), `local` measures this recipe's latency on the machine that "
+        "runs edgebuild, not on a worker (metrics.json records the host and CPU either way).")
     templates: Optional[ProjectPath] = Field(
         None, description="A folder of your own templates (android/, ios/, report/); a file there replaces "
         "edgebuild's file of the same name.")

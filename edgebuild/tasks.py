@@ -18,11 +18,13 @@ What a step reads and writes is declared once, beside its code (`datasets.step`,
 """
 from __future__ import annotations
 
+import contextlib
+
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, prune, quantdebug, report,
-               quantizer, sources, summary, warm)
+               quantizer, remote, sources, summary, warm)
 from .errors import EdgebuildError
 from .layout import RecipeLayout
 from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
@@ -71,24 +73,42 @@ def upstream(steps: list[Step], name: str) -> list[Step]:
 
 # --- steps -> doit --------------------------------------------------------------------------------
 
-def run_step(function, args, writes):
+def run_step(function, args, writes, step: Step | None = None):
     """Run one step; a user-fixable error fails the task with its one-line message, no traceback.
-    Returns the outputs as written, which doit keeps and `outputs_intact` compares next time."""
+    Returns the outputs as written, which doit keeps and `outputs_intact` compares next time.
+    During a build on a Dask cluster (remote.py), the heavy steps run there and the rest here, one
+    at a time (they redirect this process's file descriptors into their logs)."""
+    cluster = remote.CURRENT
+    if cluster is not None and step is not None and remote.runs_remotely(step, _recipe_of(step)):
+        root = _recipe_of(step).root
+        try:
+            result = cluster.run(step, root)
+        except EdgebuildError as exc:  # the cluster cannot be reached
+            return TaskFailed(str(exc))
+        if "error" in result:
+            return TaskFailed(result["error"])
+        remote.write_outputs(step, root, result["outputs"])
+        return {OUTPUTS_KEY: stamps(writes)}
     warm.wait()
-    try:
-        function(*args)
-    except EdgebuildError as exc:
-        return TaskFailed(str(exc))
-    finally:
-        warm.release_memory()
+    with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext():
+        try:
+            function(*args)
+        except EdgebuildError as exc:
+            return TaskFailed(str(exc))
+        finally:
+            warm.release_memory()
     return {OUTPUTS_KEY: stamps(writes)}
+
+
+def _recipe_of(step: Step) -> Recipe | None:
+    return next((a for a in step.args if isinstance(a, Recipe)), None)
 
 
 def doit_task(step: Step, basename: str, name: str | None) -> dict:
     task = {
         "basename": basename,
         "doc": step.doc,
-        "actions": [(run_step, [step.action, step.args, step.writes])],
+        "actions": [(run_step, [step.action, step.args, step.writes, step])],
         "file_dep": [str(p) for p in step.reads],
         "targets": [str(p) for p in step.writes],
         "uptodate": [config_changed({"edgebuild": __version__, **step.config}), outputs_intact],

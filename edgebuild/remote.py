@@ -1,0 +1,243 @@
+"""Run a build's heavy steps on a Dask cluster (`edgebuild build --dask ADDRESS`), while doit, here,
+still decides what is up to date, keeps its state, orders the steps and writes every artifact.
+
+Every step declares what it reads and writes (step.py), so a step is a function from its input
+files to its output files, and that is what makes it safe to run elsewhere:
+
+- the client sends the step's declared inputs (each file once per build, by content hash: Dask
+  then moves it between workers itself, so a large source model is not sent again per target);
+- the worker writes them into a scratch copy of the project, runs the step there, and returns
+  its declared outputs (and its log); a read of a file the step did not declare fails there,
+  naming the file, because the scratch copy has no such file;
+- the client writes the outputs with write-then-rename, as a local build does.
+
+Workers need no shared filesystem, only the same edgebuild. A worker that dies mid-step has its
+step rerun on another one (Dask's scheduler does that; RETRIES more for other failures of the
+machinery); a step that fails for real returns its one-line message instead of raising, so it is
+not retried and fails the build as it would locally. TensorFlow is imported by the workers only.
+`--dask local:N` starts a LocalCluster of N single-threaded worker processes on this machine.
+The cluster starts with the first step that needs it: a build with nothing to do starts none.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+
+from .errors import EdgebuildError, InputError
+
+HEAVY = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/")  # what runs on the cluster
+RETRIES = 1
+ENV = "EDGEBUILD_DASK"
+CURRENT: "Cluster | None" = None  # the cluster of the build running in this process, if any
+LOCAL_STEPS = threading.Lock()  # steps run here during a cluster build take turns
+
+
+def runs_remotely(step, recipe) -> bool:
+    """Whether a step goes to the cluster: the TensorFlow and LiteRT work; a recipe with
+    `latency: local` keeps its evaluations here, so latency is measured on this machine."""
+    if not step.name.startswith(HEAVY):
+        return False
+    return not (step.name.startswith("evaluate/") and recipe is not None and recipe.spec.latency == "local")
+
+
+def check_address(address: str) -> None:
+    """A --dask address as a user can fix it: local:N, or a scheduler's address; and Dask installed."""
+    from importlib.util import find_spec
+
+    if find_spec("distributed") is None:
+        raise InputError(f"--dask {address}: Dask's distributed is not installed; pip install 'edgebuild[dask]' "
+                         f"(on this machine and on the workers)")
+    if address.startswith("local:"):
+        count = address.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise InputError(f"--dask {address}: expected local:N with N a number of workers, e.g. local:2")
+    elif "://" not in address and ":" not in address:
+        raise InputError(f"--dask {address}: expected a scheduler address such as tcp://host:8786, or local:N")
+
+
+class Cluster:
+    """The Dask client of one build, created on first use; what was sent, and which worker ran what."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self._client = None
+        self._cluster = None
+        self._lock = threading.Lock()
+        self._sent: dict[str, object] = {}
+        self.per_worker: Counter = Counter()
+        self.futures: set = set()
+
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self):
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.address.startswith("local:"):
+            count = self.address.split(":", 1)[1]
+            self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+            return Client(self._cluster)
+        try:
+            return Client(self.address, timeout=30)
+        except OSError as exc:
+            raise InputError(f"--dask {self.address}: cannot reach the Dask scheduler: {exc}") from exc
+
+    def send(self, path: Path):
+        """A future holding the file's bytes, scattered once per content."""
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            if digest not in self._sent:
+                self._sent[digest] = None
+        if self._sent[digest] is None:
+            (future,) = self.client().scatter([data], hash=False)
+            with self._lock:
+                if self._sent[digest] is None:
+                    self._sent[digest] = future
+        return self._sent[digest]
+
+    def run(self, step, root: Path) -> dict:
+        """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ...} or {"error": line}."""
+        inputs = {}
+        for path in _files(step.reads) + _files(p for p in step.reads_if_present if p.exists()):
+            relative = _relative(path, root)
+            if relative is not None:  # files outside the project (edgebuild's own templates) are on the worker too
+                inputs[relative] = self.send(path)
+        writes = [r for r in (_relative(p, root) for p in step.owned) if r is not None]
+        future = self.client().submit(run_here, step.action, step.args, inputs, writes, str(root), step.name,
+                                      pure=False, retries=RETRIES, key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
+        self.futures.add(future)
+        try:
+            result = future.result()
+        finally:
+            self.futures.discard(future)
+        if "worker" in result:
+            with self._lock:
+                self.per_worker[result["worker"]] += 1
+        return result
+
+    def summary(self) -> str | None:
+        if not self.per_worker:
+            return None
+        parts = [f"{n} on {worker}" for worker, n in sorted(self.per_worker.items())]
+        return f"edgebuild: dask {self.address}: {sum(self.per_worker.values())} steps ran on the cluster: {', '.join(parts)}"
+
+    def close(self) -> None:
+        """Cancel what is still running (Ctrl-C) and shut the client (and a local cluster) down."""
+        with self._lock:
+            client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            if self.futures:
+                client.cancel(list(self.futures))
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _files(paths) -> list[Path]:
+    found = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            found.append(path)
+    return found
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def write_outputs(step, root: Path, outputs: dict[str, bytes | None]) -> None:
+    """The worker's outputs, written here as a local step writes them (write-then-rename): a declared
+    folder gets exactly the files the worker left in it (None: it left it empty), and a declared file
+    the worker did not write is not left behind from an earlier build."""
+    from .layout import write_bytes
+
+    for declared in map(Path, step.owned):
+        relative = _relative(declared, root)
+        if relative is None:
+            continue
+        inside = {k: v for k, v in outputs.items() if k.startswith(relative + "/")}
+        if inside or outputs.get(relative, b"") is None:  # a folder
+            for stale in _files([declared]):
+                if _relative(stale, root) not in inside:
+                    stale.unlink()
+            declared.mkdir(parents=True, exist_ok=True)
+            for name, data in sorted(inside.items()):
+                write_bytes(root / name, data)
+        elif relative in outputs:
+            write_bytes(declared, outputs[relative])
+        elif declared.is_file():
+            declared.unlink()
+
+
+# --- on the worker ---------------------------------------------------------------------------------
+
+def _rebase(value, root: Path, scratch: Path):
+    """The step's arguments with the project root moved to the scratch copy."""
+    from .layout import RecipeLayout
+    from .recipe import Recipe
+
+    if isinstance(value, Recipe):
+        return dataclasses.replace(value, root=scratch)
+    if isinstance(value, RecipeLayout):
+        return RecipeLayout(scratch, value.name)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_rebase(v, root, scratch) for v in value)
+    if isinstance(value, Path) and _relative(value, root) is not None:
+        return scratch / _relative(value, root)
+    return value
+
+
+def run_here(action, args, inputs: dict[str, bytes], writes: list[str], root: str, name: str) -> dict:
+    """Run one step in a scratch copy of the project that holds only its declared inputs."""
+    import platform
+
+    scratch = Path(tempfile.mkdtemp(prefix="edgebuild-step-"))
+    try:
+        for relative, data in inputs.items():
+            path = scratch / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        try:
+            action(*_rebase(args, Path(root), scratch))
+        except EdgebuildError as exc:
+            return {"error": str(exc).replace(str(scratch), root)}
+        except FileNotFoundError as exc:
+            missing = _relative(Path(exc.filename), scratch) if exc.filename else None
+            if missing is None:
+                raise
+            return {"error": f"{name}: reads {missing}, which the step does not declare (on a Dask worker only "
+                             f"declared inputs are there; declare it in the step's reads)"}
+        outputs: dict[str, bytes | None] = {}
+        for relative in writes:
+            path = scratch / relative
+            if path.is_dir():
+                files = _files([path])
+                outputs.update({p.relative_to(scratch).as_posix(): p.read_bytes() for p in files})
+                if not files:
+                    outputs[relative] = None
+            elif path.is_file():
+                outputs[relative] = path.read_bytes()
+        from distributed import get_worker
+
+        return {"outputs": outputs, "worker": f"{get_worker().address} ({platform.node()})"}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
