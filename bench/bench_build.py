@@ -39,7 +39,8 @@ def project(tmp: Path, recipes: list[str]) -> Path:
     (root / "recipes").mkdir()
     for recipe in recipes:
         shutil.copy(REPO / "recipes" / recipe, root / "recipes")
-    shutil.copytree(REPO / "models", root / "models")
+    for part in ("models", "data", "quant"):
+        shutil.copytree(REPO / part, root / part)
     shutil.copy(REPO / "dodo.py", root)
     return root
 

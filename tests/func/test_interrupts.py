@@ -123,7 +123,7 @@ def test_ctrl_c_during_a_conversion_stops_with_one_line_and_the_next_build_goes_
     rest = process.stderr.read()
     # Python ends an uncaught Ctrl-C by re-raising SIGINT on itself, as Unix tools should: a shell
     # shows status 130 (128 + 2), and a script's loop stops too
-    assert process.wait(timeout=60) in (130, -signal.SIGINT)
+    assert process.wait(timeout=60) in (130, -signal.SIGINT), "".join(before) + "--- after SIGINT ---\n" + rest
     said = [line for line in rest.splitlines() if not line.startswith("   ")]  # but the step's progress
     assert "Traceback" not in rest and len(said) == 1, rest
     assert said[0].startswith("edgebuild: interrupted") and "digits:convert/u8" in said[0]
