@@ -19,6 +19,12 @@ labels: [malignant, benign]
 targets:
   - {name: fp16, quantization: float16}
   - {name: mixed, quantization: int8, calibration_samples: 100, keep_float: auto}
+  - name: lrq                       # the LiteRT Quantizer with SUB and MUL in float reaches 0.853 here
+    quantization: int8
+    calibration_samples: 100
+    keep_float: auto
+    backend: litert_quantizer
+    thresholds: {min_accuracy: 0.8, max_accuracy_drop: 0.12}
 thresholds:
   min_accuracy: 0.92
   max_accuracy_drop: 0.02
@@ -134,3 +140,20 @@ def test_keep_float_on_a_float_target_is_a_recipe_error(iris_project):
     with pytest.raises(RecipeError) as error:
         api.validate(root=iris_project.root)
     assert "targets[0].keep_float: applies to int8 targets only" in str(error.value)
+
+
+def test_auto_through_the_litert_quantizers_per_layer_recipe(cancer):
+    """The same search with the LiteRT Quantizer: kept ops become no_quantize rules of its recipe."""
+    found = mixed(cancer, "lrq")
+    assert found["best"]["passed"]
+    rules = json.loads(cancer.path("build/cancer/lrq/litert_recipe.json").read_text())
+    kept_rules = [r for r in rules if r.get("algorithm_key") == "no_quantize"]
+    assert len(kept_rules) == len(found["kept"])
+    if not found["fully_quantized"]["passed"]:
+        assert found["kept"] and found["conversions"] > 1
+    from edgebuild.inspection import inspect_model
+
+    shown = inspect_model(cancer.path("build/cancer/lrq/model.tflite"))
+    tensors = {t.index: t for t in shown.tensors}
+    outputs = {tensors[op.outputs[0]].name: tensors[op.outputs[0]].dtype for op in shown.ops}
+    assert all(outputs.get(op["name"]) == "float32" for op in found["kept"])

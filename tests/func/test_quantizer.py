@@ -173,14 +173,23 @@ def test_a_keras_source_is_converted_to_float_once(iris_project):
                       "  - {name: q8, quantization: int8, backend: litert_quantizer}\n"
                       "  - {name: q4, quantization: dynamic_int4}\n"
                       "  - {name: qk, quantization: int8, backend: litert_quantizer, keep_float: ['dense_1']}\n"
+                      "  - {name: qa, quantization: int8, backend: litert_quantizer, keep_float: auto}\n"
+                      "  - {name: q16, quantization: int16x8, backend: litert_quantizer}\n"
                       "thresholds:")
     result = iris_project.build()
     assert result.exit_code == 0, result.failures
     assert result.executed.count("iris:float") == 1
     assert iris_project.path("build/iris/source/float.tflite").exists()
-    for target in ("q8", "q4", "qk"):
+    for target in ("q8", "q4", "qk", "qa", "q16"):
         metrics = json.loads(iris_project.path(f"build/iris/{target}/metrics.json").read_text())
         assert metrics["output_cosine"] > 0.9
+    # a16w8: int16 activations, int8 weights, run by LiteRT (the evaluate step above)
+    q16 = inspect_model(iris_project.path("build/iris/q16/model.tflite"))
+    assert "int16" in {t.dtype for t in q16.tensors if not t.constant}
+    assert {t.dtype for t in q16.tensors if t.constant and len(t.shape) >= 2} == {"int8"}
+    # keep_float: auto through the quantizer: iris passes fully quantized, so it keeps nothing
+    auto = json.loads(iris_project.path("build/iris/qa/mixed.json").read_text())
+    assert auto["passed"] and auto["kept"] == [] and auto["conversions"] == 1
     # keep_float through the quantizer's per-layer recipe: the kept op computes in float
     kept = json.loads(iris_project.path("build/iris/qk/mixed.json").read_text())["kept"]
     assert kept and all("dense_1" in op["name"] for op in kept)
