@@ -137,7 +137,8 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
         # wine-savedmodel's fp16 instead of 3752); only convert()'s second load, for debug info, is shared.
         with progress.tool_output(log):
             converter = make_converter(recipe, layout, target, log)
-            with reuse.saved_model_loaded_once(), reuse.calibration_kept() as calibrated:
+            with progress.interrupts_kept(), reuse.saved_model_loaded_once(), \
+                    reuse.calibration_kept() as calibrated:
                 flatbuffer = converter.convert()
     except StepError:
         raise

@@ -62,6 +62,33 @@ def say_interrupted(detail: str = "") -> None:
         terminal.flush()
 
 
+@contextlib.contextmanager
+def interrupts_kept():
+    """A Ctrl-C that lands while C++ runs Python code (TensorFlow's calibrator pulling the
+    representative dataset) raises KeyboardInterrupt there, and TensorFlow swallows it: the build
+    went on to the end and exited 0. Inside this block a Ctrl-C is also recorded, and raised again
+    when the block ends. Only the main thread can set signal handlers; elsewhere nothing changes."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+
+    def handler(signum, frame):
+        caught.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def quiet_interrupts() -> None:
     """Under plain `doit`: a Ctrl-C ends with one line and status 130, not a traceback."""
     previous = sys.excepthook

@@ -87,7 +87,7 @@ class Cluster:
         if self.address.startswith("local:"):
             count = self.address.split(":", 1)[1]
             self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=None, silence_logs=logging.CRITICAL)
             return Client(self._cluster)
         try:
             return Client(self.address, timeout=30)

@@ -23,8 +23,8 @@ import contextlib
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, prune, quantdebug, report,
-               quantizer, remote, sources, summary, warm)
+from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, progress, prune, quantdebug,
+               quantizer, remote, report, sources, summary, warm)
 from .errors import EdgebuildError
 from .layout import RecipeLayout
 from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
@@ -90,7 +90,7 @@ def run_step(function, args, writes, step: Step | None = None):
         remote.write_outputs(step, root, result["outputs"])
         return {OUTPUTS_KEY: stamps(writes)}
     warm.wait()
-    with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext():
+    with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext(), progress.interrupts_kept():
         try:
             function(*args)
         except EdgebuildError as exc:
