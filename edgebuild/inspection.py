@@ -241,7 +241,7 @@ def parse_model(data: bytes):
     return data, root, graph, tensors, ops
 
 
-def _signatures(root, graph_tensors: dict) -> dict:
+def _signatures(root) -> dict:
     result = {}
     for i in range(root.SignatureDefsLength()):
         sig = root.SignatureDefs(i)
@@ -260,7 +260,7 @@ def inspect_model(path) -> Inspection:
         data, root, graph, tensors, ops = _parse(path)
         inputs = [tensors[int(i)] for i in graph.InputsAsNumpy()] if graph.InputsLength() else []
         outputs = [tensors[int(i)] for i in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
-        signatures = _signatures(root, tensors)
+        signatures = _signatures(root)
         entries = [(root.Metadata(i).Name() or b"").decode("utf-8", "replace") for i in range(root.MetadataLength())]
         subgraphs = root.SubgraphsLength()
     except InputError:

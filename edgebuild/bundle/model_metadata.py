@@ -81,8 +81,9 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
         minimum=[float(v) for v in low], maximum=[float(v) for v in high])
 
 
-def model_facts(recipe: Recipe, layout: RecipeLayout, target: str) -> ModelFacts:
-    model = inspect_model(layout.model(target))
+def model_facts(recipe: Recipe, layout: RecipeLayout, target: str, model=None) -> ModelFacts:
+    """`model`: the target's inspect_model(), when the caller has it already."""
+    model = model or inspect_model(layout.model(target))
     (tensor_in,), (tensor_out,) = model.inputs, model.outputs
     labels = list(recipe.labels)
     out = (f"Scores of the {len(labels)} classes, in the order of {LABELS_FILE}, {tensor_out.dtype}"
@@ -105,7 +106,7 @@ def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:
         progress.say(f"no standard metadata: it is written for models with one input and one output, this one "
                      f"has {len(inspected.inputs)} and {len(inspected.outputs)}")
         return model
-    facts = model_facts(recipe, layout, target)
+    facts = model_facts(recipe, layout, target, inspected)
     shipped = with_metadata(model, facts)
     problems = mismatches(shipped, facts)
     if signatures(shipped) != signatures(model):
