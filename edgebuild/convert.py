@@ -70,9 +70,9 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     calibration = (layout.data,) if target.quantization in CALIBRATED else ()
     config = conversion_config(target)
     search = ()
-    if target.keep_float == "auto":  # the search is driven by the thresholds and the reference accuracy
+    if target.keep_float == "auto":  # the search is driven by the thresholds and the reference metrics
         search = (layout.reference,)
-        config["search_limits"] = {k: v for k, v in recipe.thresholds_for(target).items() if k in mixed.SEARCH_LIMITS}
+        config["search_limits"] = mixed.search_limits(recipe, target)
     return Step(f"convert/{target.name}", f"convert to {target.quantization.value}", convert,
                 (recipe, layout, target.name),
                 reads=(*model_files(recipe, layout), layout.source_info, *calibration, *search),

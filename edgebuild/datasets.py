@@ -45,7 +45,7 @@ def _sklearn(loader_name: str, images: bool) -> Callable[[Recipe], tuple]:
 
         bunch = getattr(datasets, loader_name)()
         x = bunch.images if images else bunch.data
-        return x.astype(np.float32), bunch.target.astype(np.int64)
+        return x.astype(np.float32), bunch.target  # the task's kind types y (prepare_y)
     return load
 
 
@@ -54,10 +54,10 @@ def _load_npz(recipe: Recipe) -> Split:
 
     with np.load(recipe.path(recipe.spec.dataset.path)) as data:
         arrays = {key: data[key] for key in data.files}
-    split = Split(x_test=arrays["x_test"].astype(np.float32), y_test=arrays["y_test"].astype(np.int64))
+    split = Split(x_test=arrays["x_test"].astype(np.float32), y_test=arrays["y_test"])
     if "x_train" in arrays:
         split.x_train = arrays["x_train"].astype(np.float32)
-        split.y_train = arrays["y_train"].astype(np.int64) if "y_train" in arrays else None
+        split.y_train = arrays.get("y_train")
     return split
 
 
@@ -112,8 +112,67 @@ def _load_keras(recipe: Recipe) -> Split:
             f"and could not be fetched ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
             f"put {cache_name} in ~/.keras/datasets/ while online, or export the arrays to an .npz and use source: npz"
         ) from exc
-    return Split(x_test=x_test.astype(np.float32), y_test=y_test.astype(np.int64),
-                 x_train=x_train.astype(np.float32), y_train=y_train.astype(np.int64))
+    return Split(x_test=x_test.astype(np.float32), y_test=y_test, x_train=x_train.astype(np.float32), y_train=y_train)
+
+
+def mask_folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(pictures under images/, masks under masks/) of a mask_folder dataset, in a fixed order."""
+    def files(sub: str, suffixes) -> list[Path]:
+        return sorted(p for p in (folder / sub).glob("*") if p.suffix.lower() in suffixes and p.is_file())
+    return files("images", IMAGE_SUFFIXES), files("masks", {".png"})
+
+
+def _load_mask_folder(recipe: Recipe):
+    """Pictures (bilinear to preprocess.resize) and their masks (nearest to the same size)."""
+    import numpy as np
+    from PIL import Image
+
+    rel = recipe.spec.dataset.path
+    pictures, masks = mask_folder_files(recipe.path(rel))
+    by_stem = {p.stem: p for p in masks}
+    where = f"{recipe.where()}: dataset.path"
+    for picture in pictures:
+        if picture.stem not in by_stem:
+            raise StepError(f"{where}: picture {rel}/images/{picture.name} has no mask; expected "
+                            f"{rel}/masks/{picture.stem}.png")
+    strays = sorted(set(by_stem) - {p.stem for p in pictures})
+    if strays:
+        raise StepError(f"{where}: mask {rel}/masks/{by_stem[strays[0]].name} has no picture in {rel}/images/")
+    if not pictures:
+        raise StepError(f"{where}: no PNG or JPEG pictures in {rel}/images/")
+    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    size = recipe.spec.preprocess.resize
+    n_labels = len(recipe.labels)
+    xs, ys = [], []
+    for picture in pictures:
+        mask_path = by_stem[picture.stem]
+        try:
+            with Image.open(picture) as image:
+                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+            with Image.open(mask_path) as image:
+                if image.mode not in ("L", "P"):
+                    raise StepError(f"{where}: mask {rel}/masks/{mask_path.name} is a {image.mode} picture; expected "
+                                    f"an 8-bit single-channel PNG (a class index per pixel)")
+                mask = np.asarray(image, dtype=np.uint8)
+        except OSError as exc:
+            raise StepError(f"{where}: cannot read {picture.name} or its mask: {exc}") from exc
+        if mask.shape != pixels.shape[:2]:
+            raise StepError(f"{where}: mask {rel}/masks/{mask_path.name} is {mask.shape[1]}x{mask.shape[0]}, its picture "
+                            f"{picture.name} {pixels.shape[1]}x{pixels.shape[0]}; expected the same size")
+        bad = mask[(mask != 255) & (mask >= n_labels)]
+        if bad.size:
+            raise StepError(f"{where}: mask {rel}/masks/{mask_path.name} holds class {int(bad.max())}; the recipe "
+                            f"names {n_labels} labels (0..{n_labels - 1}, and 255 for 'ignore')")
+        if size is not None:
+            pixels = resize_bilinear(pixels[None], size)[0]
+            mask = resize_nearest(mask[None], size)[0]
+        xs.append(pixels)
+        ys.append(mask)
+    shapes = {x.shape for x in xs}
+    if len(shapes) > 1:
+        raise StepError(f"{where}: pictures differ in size ({', '.join(map(str, sorted(shapes)))}); expected "
+                        "preprocess.resize to make them one size")
+    return np.stack(xs), np.stack(ys)
 
 
 SOURCES: dict[DatasetSource, Callable] = {
@@ -121,6 +180,8 @@ SOURCES: dict[DatasetSource, Callable] = {
     DatasetSource.sklearn_breast_cancer: _sklearn("load_breast_cancer", images=False),
     DatasetSource.sklearn_iris: _sklearn("load_iris", images=False),
     DatasetSource.sklearn_wine: _sklearn("load_wine", images=False),
+    DatasetSource.sklearn_diabetes: _sklearn("load_diabetes", images=False),
+    DatasetSource.mask_folder: _load_mask_folder,
     DatasetSource.image_folder: _load_image_folder,
     DatasetSource.npz: _load_npz,
     DatasetSource.keras_mnist: _load_keras,
@@ -161,6 +222,17 @@ def resize_bilinear(images, size: tuple[int, int]):
     wy, wx = wy.reshape(shape_y), wx.reshape(shape_x)
     rows = images[:, y0] * (1 - wy) + images[:, y1] * wy
     return (rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx).astype(np.float32)
+
+
+def resize_nearest(masks, size: tuple[int, int]):
+    """Nearest-neighbour resize of (N, H, W) masks: each output pixel takes the input pixel under its
+    centre (as tf.image.resize with method="nearest" and PIL's NEAREST)."""
+    import numpy as np
+
+    height, width = masks.shape[1:3]
+    rows = np.minimum(((np.arange(size[0]) + 0.5) * (height / size[0])).astype(int), height - 1)
+    cols = np.minimum(((np.arange(size[1]) + 0.5) * (width / size[1])).astype(int), width - 1)
+    return masks[:, rows][:, :, cols]
 
 
 def resolve_preprocess(preprocess: Preprocess, x_train) -> dict:
@@ -204,11 +276,9 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
     spec = recipe.spec.dataset
     loaded = SOURCES[spec.source](recipe)
     split = loaded if isinstance(loaded, Split) else split_train_test(*loaded, spec.test_fraction, spec.seed)
-    n_classes = len(recipe.labels)
-    for part, y in (("test", split.y_test), ("train", split.y_train)):
-        if y is not None and len(y) and (y.min() < 0 or y.max() >= n_classes):
-            raise StepError(f"{recipe.where()}: labels: the {part} data has class {int(y.max())} but the recipe "
-                            f"names {n_classes} labels")
+    split.y_test = recipe.kind.prepare_y(recipe, split.y_test, "test")
+    if split.y_train is not None:
+        split.y_train = recipe.kind.prepare_y(recipe, split.y_train, "train")
     if recipe.spec.preprocess.normalize == "fit" and split.x_train is None:
         raise StepError(f"{recipe.where()}: preprocess.normalize: fit needs a training split; "
                         f"{spec.path} has no x_train")
@@ -274,8 +344,11 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
         reads = [recipe.path(spec.dataset.path)]
     elif spec.dataset.source == DatasetSource.image_folder:
         reads = image_files(recipe.path(spec.dataset.path))
+    elif spec.dataset.source == DatasetSource.mask_folder:
+        reads = [p for files in mask_folder_files(recipe.path(spec.dataset.path)) for p in files]
     return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
                 reads=reads, writes=(layout.data, layout.preprocess),
                 config={"dataset": spec.dataset.model_dump(mode="json"),
                         "preprocess": spec.preprocess.model_dump(mode="json"),
-                        "labels": list(recipe.labels), "format": FORMAT}, log=layout.log("data"))
+                        "labels": list(recipe.labels), "task": recipe.spec.task.value, "format": FORMAT},
+                log=layout.log("data"))

@@ -1,6 +1,7 @@
 """Measure models on the recipe's test split: the unconverted reference, and each .tflite in LiteRT.
 
-Accuracy comes from batched invokes; latency from single-sample invokes on one thread,
+What is measured on the outputs is the task kind's (`edgebuild.kinds`): accuracy, MAE, mIoU ...
+It comes from batched invokes; latency from single-sample invokes on one thread,
 after a warm-up, repeated until the median is stable. Quantized inputs and outputs are
 converted with the tensors' own scale and zero point.
 
@@ -32,8 +33,8 @@ SETTINGS = {"batch": BATCH, "samples": EVAL_MAX_SAMPLES, "warmup": [WARMUP_INVOK
 
 
 def reference_step(recipe: Recipe, layout: RecipeLayout) -> Step:
-    """reference: the unconverted model's accuracy, which every target's drop is measured against."""
-    return Step("reference", "accuracy of the unconverted model", reference, (recipe, layout),
+    """reference: the unconverted model's metrics, which every target's drop is measured against."""
+    return Step("reference", f"{recipe.kind.primary} of the unconverted model", reference, (recipe, layout),
                 reads=(*model_files(recipe, layout), layout.source_info, layout.data), writes=(layout.reference,),
                 config={"samples": EVAL_MAX_SAMPLES}, log=layout.log("reference"))
 
@@ -46,34 +47,17 @@ def evaluation_split(layout: RecipeLayout):
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
-    """evaluate/<t>: accuracy, size and latency of one converted model (with the LiteRT Quantizer's
+    """evaluate/<t>: the task's metrics, size and latency of one converted model (with the LiteRT Quantizer's
     output SNR and cosine for its targets)."""
     validation = (layout.validation(target),) if recipe.backend(recipe.target(target)) == "litert_quantizer" else ()
-    return Step(f"evaluate/{target}", "accuracy, size and latency in LiteRT", evaluate_target, (recipe, layout, target),
+    return Step(f"evaluate/{target}", f"{recipe.kind.primary}, size and latency in LiteRT", evaluate_target,
+                (recipe, layout, target),
                 reads=(layout.model(target), layout.data, layout.reference, *validation), writes=(layout.metrics(target),),
                 config=SETTINGS, log=layout.log(f"evaluate/{target}"))
 
 
-def predicted_classes(outputs):
-    """Class indices from model outputs: argmax, or a 0.5 cut for a single sigmoid unit."""
-    import numpy as np
-
-    outputs = np.asarray(outputs).reshape(len(outputs), -1)
-    if outputs.shape[1] == 1:
-        return (outputs[:, 0] > 0.5).astype(np.int64)
-    return outputs.argmax(axis=1)
-
-
-def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
-    import numpy as np
-
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return matrix.tolist()
-
-
 def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
-    """Accuracy of the unconverted model on the test split -> build/<recipe>/reference.json."""
+    """The task's metrics of the unconverted model on the test split -> build/<recipe>/reference.json."""
     data = evaluation_split(layout)
     source = source_model_path(recipe, layout)
     if source.suffix == ".tflite":  # a float .tflite source: its own accuracy in LiteRT is the reference
@@ -83,18 +67,16 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
         model = load_model(source, layout.log("reference"))
         with progress.tool_output(layout.log("reference")):
             outputs = predict(model, data.x_test)
-    y_pred = predicted_classes(outputs)
     info = SourceInfo.read(layout)
     result = {
-        "accuracy": float((y_pred == data.y_test).mean()),
+        **recipe.kind.measure(recipe, outputs, data.y_test),
         "n_test": int(len(data.y_test)),
-        "confusion": confusion_matrix(data.y_test, y_pred, len(recipe.labels)),
         "format": info.format,
         "params": info.params,
         "size_bytes": info.size_bytes,
     }
     write_json(layout.reference, result)
-    progress.say(f"unconverted model: accuracy {result['accuracy']:.4f} on {result['n_test']} test samples")
+    progress.say(f"unconverted model: {recipe.kind.line(result)} on {result['n_test']} test samples")
     return result
 
 
@@ -196,18 +178,17 @@ def cpu_model() -> str:
 
 
 def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
-    """Accuracy, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
+    """The task's metrics, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
     data = evaluation_split(layout)
     model_path = layout.model(target)
     with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
         runner = TFLiteRunner(model_path)
-        y_pred = predicted_classes(runner.run(data.x_test))
+        outputs = runner.run(data.x_test)
         median, p90, invokes = latency_ms(model_path, data.x_test[0])
-    accuracy = float((y_pred == data.y_test).mean())
-    ref = read_json(layout.reference)
+    measured = recipe.kind.measure(recipe, outputs, data.y_test)
     metrics = {
-        "accuracy": accuracy,
-        "accuracy_drop": ref["accuracy"] - accuracy,
+        **measured,
+        **recipe.kind.compare(measured, read_json(layout.reference)),
         "size_bytes": model_path.stat().st_size,
         "latency_ms_median": median,
         "latency_ms_p90": p90,
@@ -216,7 +197,6 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "latency_host": platform.node(),  # latency says which machine it was measured on
         "latency_cpu": cpu_model(),
         "n_test": int(len(data.y_test)),
-        "confusion": confusion_matrix(data.y_test, y_pred, len(recipe.labels)),
         "input_dtype": runner.input["dtype"].__name__,
         "output_dtype": runner.output["dtype"].__name__,
     }
@@ -225,6 +205,5 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
 
         metrics.update(validation_metrics(layout, target))
     write_json(layout.metrics(target), metrics)
-    progress.say(f"accuracy {accuracy:.4f} (drop {metrics['accuracy_drop']:+.4f}), "
-                 f"{metrics['size_bytes'] / 1000:.1f} KB, {median:.3f} ms median")
+    progress.say(f"{recipe.kind.line(metrics)}, {metrics['size_bytes'] / 1000:.1f} KB, {median:.3f} ms median")
     return metrics

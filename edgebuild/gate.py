@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .errors import GateFailed
+from .kinds import Rule, all_rules, at_least
 from .layout import read_json, write_json
 from .step import Step
 
@@ -31,18 +32,15 @@ class Verdict:
         return asdict(self)
 
 
-# threshold -> (metric it reads, how it is shown, measured passes when ...)
+# threshold -> (metric it reads, how it is shown, the failure line, measured passes when ...): the thresholds
+# every task has, then each task kind's own (edgebuild.kinds: accuracy, MAE, mIoU ...)
 RULES = {
-    "min_accuracy": ("accuracy", lambda v: f"{v:.4f}", "accuracy {m} < min_accuracy {l}", lambda m, l: m >= l),
-    "min_output_snr_db": ("output_snr_db", lambda v: f"{v:.2f}", "output_snr_db {m} < min_output_snr_db {l}",
-                          lambda m, l: m >= l),
-    "min_output_cosine": ("output_cosine", lambda v: f"{v:.5f}", "output_cosine {m} < min_output_cosine {l}",
-                          lambda m, l: m >= l),
-    "max_accuracy_drop": ("accuracy_drop", lambda v: f"{v:.4f}", "accuracy_drop {m} > max_accuracy_drop {l}",
-                          lambda m, l: m <= l + 1e-12),
-    "max_size_kb": ("size_bytes", None, "size {m} KB > max_size_kb {l}", lambda m, l: m <= l),
-    "max_latency_ms": ("latency_ms_median", lambda v: f"{v:.3f}", "latency {m} ms > max_latency_ms {l}",
-                       lambda m, l: m <= l),
+    "min_output_snr_db": at_least("output_snr_db", "min_output_snr_db", 2),
+    "min_output_cosine": at_least("output_cosine", "min_output_cosine", 5),
+    "max_size_kb": Rule("size_bytes", None, "size {m} KB > max_size_kb {l}", lambda m, l: m <= l),
+    "max_latency_ms": Rule("latency_ms_median", lambda v: f"{v:.3f}", "latency {m} ms > max_latency_ms {l}",
+                           lambda m, l: m <= l),
+    **all_rules(),
 }
 
 
@@ -80,8 +78,8 @@ def search_line(where: str, mixed: dict) -> str:
     limit = (f"the budget of {budget} float ops" if budget else
              f"float16 size (about {mixed['float16_size_bytes']} bytes)" if mixed["float16_size_bytes"] else "all ops")
     return (f"{where}: keep_float: auto found no passing model within {limit} in {mixed['conversions']} "
-            f"conversions; the best kept {best['float_layers']} of {mixed['ops']} ops in float: accuracy "
-            f"{best['accuracy']:.4f}, {best['size_bytes']} bytes")
+            f"conversions; the best kept {best['float_layers']} of {mixed['ops']} ops in float: {mixed['metric']} "
+            f"{best['value']:.4f}, {best['size_bytes']} bytes")
 
 
 def step(recipe, layout, target: str) -> Step:

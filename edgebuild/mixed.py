@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 @dataclass(frozen=True)
 class Attempt:
     kept: tuple[str, ...]  # op output names kept in float, in execution order
-    accuracy: float
+    value: float  # the task's primary metric (accuracy, MAE, mIoU)
     size_bytes: int
     latency_ms: float | None
     passed: bool
@@ -68,7 +68,7 @@ class _Runs:
         key = tuple(sorted(set(kept), key=self.order.__getitem__))
         if key not in self.done:
             attempt = self.measure(key)
-            attempt = Attempt(key, attempt.accuracy, attempt.size_bytes, attempt.latency_ms, attempt.passed,
+            attempt = Attempt(key, attempt.value, attempt.size_bytes, attempt.latency_ms, attempt.passed,
                               tuple(attempt.failures), how)
             self.done[key] = attempt
             self.attempts.append(attempt)
@@ -104,11 +104,13 @@ def _shortest_passing_head(order: Sequence[str], runs: _Runs, limit: int, size_c
 
 
 def search(nodes: Sequence[str], measure: Measure, max_float: int | None = None, size_cap: int | None = None,
-           rankings: Sequence[tuple[str, Sequence[str]]] = ()) -> SearchResult:
+           rankings: Sequence[tuple[str, Sequence[str]]] = (), higher_is_better: bool = True) -> SearchResult:
     """The smallest passing set of `nodes` (op output names, in execution order) to keep in float.
 
     `measure(kept)` quantizes with those ops kept in float and judges the model; `rankings` adds
-    orderings (name, ops) to try beside the graph's two ends, e.g. by the debugger's error."""
+    orderings (name, ops) to try beside the graph's two ends, e.g. by the debugger's error. When
+    nothing passes, the best attempt is the one with the best value (`higher_is_better`: accuracy
+    and mIoU are, MAE is not)."""
     runs = _Runs(nodes, measure)
     full = runs((), "fully quantized")
     if full.passed or not nodes:
@@ -119,7 +121,8 @@ def search(nodes: Sequence[str], measure: Measure, max_float: int | None = None,
     found = [a for name, order in orderings if order and limit > 0
              for a in [_shortest_passing_head(order, runs, min(limit, len(order)), size_cap, name)] if a]
     if not found:
-        return SearchResult(max(runs.attempts, key=lambda a: (a.accuracy, -len(a.kept))), runs.attempts)
+        sign = 1 if higher_is_better else -1
+        return SearchResult(max(runs.attempts, key=lambda a: (sign * a.value, -len(a.kept))), runs.attempts)
     best = min(found, key=lambda a: (a.size_bytes, len(a.kept)))
     for node in list(best.kept):
         trial = tuple(n for n in best.kept if n != node)
@@ -140,7 +143,13 @@ def pinned(kept: Sequence[str]) -> list[str]:
 
 # --- the keep_float part of a convert step ------------------------------------------------------------
 
-SEARCH_LIMITS = ("min_accuracy", "max_accuracy_drop", "max_size_kb")  # what auto must meet (latency is too noisy)
+SEARCH_LIMITS = ("max_size_kb",)  # what auto must meet besides the task's own limits (latency is too noisy)
+
+
+def search_limits(recipe, target) -> dict:
+    """The thresholds keep_float: auto must meet: the task's primary ones (accuracy, MAE, mIoU) and size."""
+    names = (*recipe.kind.search_limits, *SEARCH_LIMITS)
+    return {k: v for k, v in recipe.thresholds_for(target).items() if k in names}
 QUICK_INVOKES = 20  # latency of each search step: median of this many single-sample invokes, after 3
 
 
@@ -199,7 +208,7 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
     """Which ops a keep_float target keeps in float: the listed ones, or the auto search's result, made
     by `quantize(kept) -> model bytes` (the converter's or the LiteRT Quantizer's). Writes mixed.json."""
     from . import progress
-    from .evaluate import TFLiteRunner, evaluation_split, predicted_classes
+    from .evaluate import TFLiteRunner, evaluation_split
     from .gate import judge
     from .layout import read_json, write_json
 
@@ -213,27 +222,30 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
         return kept
 
     data = evaluation_split(layout)
-    reference = read_json(layout.reference)["accuracy"]
-    limits = {k: v for k, v in recipe.thresholds_for(target).items() if k in SEARCH_LIMITS}
+    kind = recipe.kind
+    reference = read_json(layout.reference)
+    limits = search_limits(recipe, target)
 
     def measure(kept) -> Attempt:
         model = quantize(kept)
         with progress.tool_output(log):
             runner = TFLiteRunner(model)
-            accuracy = float((predicted_classes(runner.run(data.x_test)) == data.y_test).mean())
+            measured = kind.measure(recipe, runner.run(data.x_test), data.y_test)
             latency = _quick_latency(TFLiteRunner(model), data.x_test[0])
-        verdict = judge(where, limits, {"accuracy": accuracy, "accuracy_drop": reference - accuracy,
-                                        "size_bytes": len(model)})
-        progress.say(f"keep_float auto: {len(kept)} ops in float: accuracy {accuracy:.4f}, {len(model)} bytes"
+        metrics = {**measured, **kind.compare(measured, reference), "size_bytes": len(model)}
+        verdict = judge(where, limits, metrics)
+        progress.say(f"keep_float auto: {len(kept)} ops in float: {kind.line(measured)}, {len(model)} bytes"
                      f"{'' if verdict.passed else ' (fails)'}")
-        return Attempt(kept, accuracy, len(model), latency, verdict.passed, tuple(verdict.failures))
+        return Attempt(kept, metrics[kind.primary], len(model), latency, verdict.passed, tuple(verdict.failures))
 
     size_cap = None if target.max_float_layers else _float16_size(float_model)
-    result = search(names, measure, max_float=target.max_float_layers, size_cap=size_cap)
+    result = search(names, measure, max_float=target.max_float_layers, size_cap=size_cap,
+                    higher_is_better=kind.higher_is_better)
     best = result.best
     write_json(layout.mixed(target.name), {
         "mode": "auto", "passed": best.passed, "kept": _kept_json(best.kept, ops),
-        "keep_float": pinned(best.kept), "limits": limits, "reference_accuracy": reference,
+        "keep_float": pinned(best.kept), "limits": limits, "metric": kind.primary,
+        "reference_value": reference[kind.primary],
         "max_float_layers": target.max_float_layers, "float16_size_bytes": size_cap, "ops": len(names),
         "conversions": len(result.attempts), "steps": [a.to_json() for a in result.attempts],
         "best": best.to_json(), "fully_quantized": result.attempts[0].to_json(),

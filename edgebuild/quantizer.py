@@ -76,7 +76,7 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
               "calibration_samples": target.calibration_samples, "keep_float": target.keep_float,
               "max_float_layers": target.max_float_layers, "validation_samples": VALIDATION_SAMPLES}
     if target.keep_float == "auto":
-        config["search_limits"] = {k: v for k, v in recipe.thresholds_for(target).items() if k in mixed.SEARCH_LIMITS}
+        config["search_limits"] = mixed.search_limits(recipe, target)
     return Step(f"convert/{target.name}", f"quantize to {target.quantization.value} with the LiteRT Quantizer",
                 quantize_target, (recipe, layout, target.name),
                 reads=(float_model(recipe, layout), layout.data, *custom, *search),

@@ -81,15 +81,17 @@ def mixed_context(mixed: dict, quant_debug: dict | None) -> dict:
 
 
 def mixed_chart(target: dict) -> str:
-    """A keep_float search: accuracy against the number of ops kept in float, with the min_accuracy line."""
+    """A keep_float search: the task's primary metric against the number of ops kept in float, with its
+    absolute limit drawn (min_accuracy, max_mae, min_miou) when the recipe sets one."""
     mixed = target["mixed"]
-    limit = mixed["limits"].get("min_accuracy")
+    metric = mixed["metric"]
+    name, limit = next(((n, v) for n, v in mixed["limits"].items() if n in ("min_" + metric, "max_" + metric)),
+                       (None, None))
     return charts.scatter(
-        f"{target['name']}: accuracy against ops kept in float ({mixed['conversions']} conversions)",
-        [(step["how"] if step["passed"] or step["float_layers"] == 0 else "", step["float_layers"], step["accuracy"],
+        f"{target['name']}: {metric} against ops kept in float ({mixed['conversions']} conversions)",
+        [(step["how"] if step["passed"] or step["float_layers"] == 0 else "", step["float_layers"], step["value"],
           step["passed"]) for step in mixed["steps"]],
-        "ops kept in float", "accuracy", y_limit=limit,
-        y_limit_label=f"min_accuracy {limit:g}" if limit is not None else "")
+        "ops kept in float", metric, y_limit=limit, y_limit_label=f"{name} {limit:g}" if limit is not None else "")
 
 
 def recipe_charts(summary: dict) -> dict[str, str]:

@@ -51,20 +51,30 @@ QUANTIZER_ONLY = (Quantization.weight_only_int8, Quantization.weight_only_int4, 
 CONVERTER_ONLY = (Quantization.float16,)
 
 
+class Task(str, Enum):
+    """What the model predicts; each is a module of `edgebuild.kinds`."""
+
+    classification = "classification"
+    regression = "regression"
+    segmentation = "segmentation"
+
+
 class DatasetSource(str, Enum):
     sklearn_digits = "sklearn_digits"
     sklearn_breast_cancer = "sklearn_breast_cancer"
     sklearn_iris = "sklearn_iris"
     sklearn_wine = "sklearn_wine"
+    sklearn_diabetes = "sklearn_diabetes"
     npz = "npz"
     image_folder = "image_folder"
+    mask_folder = "mask_folder"
     keras_mnist = "keras_mnist"
     keras_fashion_mnist = "keras_fashion_mnist"
 
 
-IMAGE_SOURCES = (DatasetSource.sklearn_digits, DatasetSource.image_folder,
+IMAGE_SOURCES = (DatasetSource.sklearn_digits, DatasetSource.image_folder, DatasetSource.mask_folder,
                  DatasetSource.keras_mnist, DatasetSource.keras_fashion_mnist)
-FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder)
+FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder, DatasetSource.mask_folder)
 
 
 class Strict(BaseModel):
@@ -93,10 +103,13 @@ class DatasetSpec(Strict):
     source: DatasetSource = Field(description="Where the data comes from.")
     path: Optional[ProjectPath] = Field(
         None, description="npz: a file with x_test, y_test (and x_train, y_train for calibration or training); "
-        "image_folder: a directory with one sub-folder of PNG/JPEG files per class.")
+        "image_folder: a directory with one sub-folder of PNG/JPEG files per class; mask_folder: a directory with "
+        "images/ (PNG/JPEG pictures) and masks/ (8-bit PNG masks of the same stems: a class index per pixel, 255 "
+        "for 'ignore').")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seed of the train/test shuffle.")
-    color_mode: Literal["rgb", "grayscale"] = Field("rgb", description="image_folder only: how images are read.")
+    color_mode: Literal["rgb", "grayscale"] = Field(
+        "rgb", description="image_folder and mask_folder only: how images are read.")
 
 
 class Normalize(Strict):
@@ -108,7 +121,7 @@ class Preprocess(Strict):
     """Applied in the order resize, scale, normalize, and recorded so the app can repeat it."""
 
     resize: Optional[tuple[Annotated[int, Field(gt=0, le=4096)], Annotated[int, Field(gt=0, le=4096)]]] = Field(
-        None, description="[height, width], bilinear; image datasets only.")
+        None, description="[height, width]: bilinear for pictures, nearest for segmentation masks; image datasets only.")
     scale: Optional[float] = Field(None, description="Multiply every value by this.")
     normalize: Optional[Union[Normalize, Literal["fit"]]] = Field(
         None, description="(x - mean) / std, after scale; `fit` takes each feature's mean and std from the training "
@@ -118,11 +131,23 @@ class Preprocess(Strict):
 class Thresholds(Strict):
     """Acceptance limits; a missing one is not checked."""
 
-    min_accuracy: Optional[float] = Field(None, ge=0, le=1, description="Lowest accepted accuracy (fraction 0..1).")
+    min_accuracy: Optional[float] = Field(
+        None, ge=0, le=1, description="classification: lowest accepted accuracy (fraction 0..1).")
     max_accuracy_drop: Optional[float] = Field(
-        None, ge=0, le=1, description="Largest accepted drop: the unconverted model's accuracy minus the target's.")
+        None, ge=0, le=1, description="classification: largest accepted drop: the unconverted model's accuracy minus "
+        "the target's.")
     max_size_kb: Optional[float] = Field(None, gt=0, description="Largest accepted .tflite size in KB (1 KB = 1000 bytes).")
     max_latency_ms: Optional[float] = Field(None, gt=0, description="Slowest accepted median single-sample invoke, in ms.")
+    max_mae: Optional[float] = Field(None, ge=0, description="regression: largest accepted mean absolute error.")
+    max_rmse: Optional[float] = Field(None, ge=0, description="regression: largest accepted root mean squared error.")
+    max_mae_increase: Optional[float] = Field(
+        None, ge=0, description="regression: largest accepted MAE increase: the target's MAE minus the unconverted model's.")
+    min_miou: Optional[float] = Field(
+        None, ge=0, le=1, description="segmentation: lowest accepted mean IoU over the classes (fraction 0..1).")
+    max_miou_drop: Optional[float] = Field(
+        None, ge=0, le=1, description="segmentation: largest accepted drop: the unconverted model's mIoU minus the target's.")
+    min_pixel_accuracy: Optional[float] = Field(
+        None, ge=0, le=1, description="segmentation: lowest accepted share of pixels (not ignored) classified right.")
     min_output_snr_db: Optional[float] = Field(
         None, description="litert_quantizer targets: lowest accepted signal-to-noise ratio (dB) of the model's output "
         "against the float model's, from the quantizer's validate() on test samples.")
@@ -150,7 +175,7 @@ class TargetSpec(Strict):
                                                           Field(min_length=1, max_length=1000)]]] = Field(
         None, description="int8 only: ops to keep in float. A list of regular expressions matched against the ops' "
         "output names (a pattern matching nothing is an error), or `auto`: find the fewest ops to keep in float so "
-        "that the target's accuracy and size thresholds pass (build/<recipe>/<target>/mixed.json records the search "
+        "that the target's primary thresholds (accuracy, MAE or mIoU) and size pass (build/<recipe>/<target>/mixed.json records the search "
         "and the list that pins its result).")
     max_float_layers: Optional[int] = Field(
         None, gt=0, le=10_000, description="keep_float: auto only: the most ops it may keep in float (default: no "
@@ -182,10 +207,14 @@ class RecipeSpec(Strict):
                                    description="The model's version, written into the shipped model's metadata.")
     author: Optional[str] = Field(None, max_length=200, description="Written into the shipped model's metadata.")
     license: Optional[str] = Field(None, max_length=500, description="Written into the shipped model's metadata.")
+    task: Task = Field(Task.classification, description="What the model predicts: classification (class scores), "
+                       "regression (float values) or segmentation (class scores per pixel).")
     model: ModelSpec
     dataset: DatasetSpec
     preprocess: Preprocess = Field(default_factory=Preprocess)
-    labels: Union[list[str], ProjectPath] = Field(description="Class names in output order, or a file with one label per line.")
+    labels: Optional[Union[list[str], ProjectPath]] = Field(
+        None, description="Class names in output order, or a file with one label per line. Required for "
+        "classification and segmentation; for regression, optional names of the k outputs.")
     targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
     ship: Optional[str] = Field(

@@ -34,6 +34,7 @@ class SourceInfo:
     output_width: int
     params: int | None
     size_bytes: int
+    output_shape: list | None = None  # without the batch dimension (segmentation: height, width, classes)
 
     @classmethod
     def read(cls, layout: RecipeLayout) -> "SourceInfo":
@@ -94,7 +95,8 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
                 reads=(*source_files(recipe), layout.data),
                 writes=(*model_files(recipe, layout), *export_paths(recipe, layout), layout.source_info),
-                config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels)},
+                config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels),
+                        "task": recipe.spec.task.value},
                 log=layout.log("source"))
 
 
@@ -309,22 +311,22 @@ def serving_function(model):
     return function, next(iter(inputs)), next(iter(outputs))
 
 
-def _shapes(model) -> tuple[list, int | None, int | None]:
-    """(input shape without batch, output width, parameter count) of a Keras model or SavedModel."""
+def _shapes(model) -> tuple[list, list, int | None]:
+    """(input shape, output shape, both without batch; parameter count) of a Keras model or SavedModel."""
     if hasattr(model, "inputs") and hasattr(model, "count_params"):
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise StepError(f"expected a model with one input and one output; it has {len(model.inputs)} inputs "
                             f"and {len(model.outputs)} outputs")
-        return list(model.inputs[0].shape[1:]), model.outputs[0].shape[-1], int(model.count_params())
+        return list(model.inputs[0].shape[1:]), list(model.outputs[0].shape[1:]), int(model.count_params())
     function, input_name, output_name = serving_function(model)
     in_spec = function.structured_input_signature[1][input_name]
     out_spec = function.structured_outputs[output_name]
     params = sum(int(v.shape.num_elements() or 0) for v in getattr(model, "variables", []))
-    return list(in_spec.shape[1:]), out_spec.shape[-1], params or None
+    return list(in_spec.shape[1:]), list(out_spec.shape[1:]), params or None
 
 
-def _tflite_shapes(path: Path) -> tuple[list, int | None, int | None]:
-    """(input shape without batch, output width, parameter count) of a float .tflite, from its flatbuffer."""
+def _tflite_shapes(path: Path) -> tuple[list, list, int | None]:
+    """(input shape, output shape, both without batch; parameter count) of a float .tflite, from its flatbuffer."""
     from .inspection import inspect_model
 
     model = inspect_model(path)
@@ -335,7 +337,7 @@ def _tflite_shapes(path: Path) -> tuple[list, int | None, int | None]:
         raise StepError("expected a float .tflite (float32 input and weights): the LiteRT Quantizer quantizes "
                         "float models")
     params = sum(int(t.bytes // 4) for t in model.tensors if t.constant and t.dtype == "float32")
-    return model.inputs[0].shape[1:], model.outputs[0].shape[-1], params
+    return model.inputs[0].shape[1:], list(model.outputs[0].shape[1:]), params
 
 
 def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
@@ -343,28 +345,30 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
 
     try:
         if source_kind(recipe) == "tflite":
-            input_shape, width, params = _tflite_shapes(path)
+            input_shape, output_shape, params = _tflite_shapes(path)
         else:
-            input_shape, width, params = _shapes(load_model(path, layout.log("source")))
+            input_shape, output_shape, params = _shapes(load_model(path, layout.log("source")))
     except StepError as exc:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
     except Exception as exc:
         raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a "
                         f"{'.tflite model' if source_kind(recipe) == 'tflite' else 'Keras model or SavedModel'}: "
                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    data_shape = list(load_prepared(layout, "x_test").x_test.shape[1:])
+    data = load_prepared(layout, "x_test", "y_test")
+    data_shape = list(data.x_test.shape[1:])
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
         raise StepError(f"{recipe.where()}: model: input shape {shown} does not match the preprocessed data's "
                         f"{tuple(data_shape)}; change preprocess (resize) or the model's input")
-    n_labels = len(recipe.labels)
-    if width != n_labels and not (width == 1 and n_labels == 2):
-        raise StepError(f"{recipe.where()}: labels: {n_labels} labels but the model's output has {width} units; "
-                        "expected one label per output")
+    problem = recipe.kind.check_output(recipe, output_shape, data.y_test)
+    if problem:
+        raise StepError(f"{recipe.where()}: {problem}")
+    width = output_shape[-1] if output_shape else 1
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
     return SourceInfo(format="saved_model" if path.is_dir() else "tflite" if path.suffix == ".tflite" else "keras", path=path.name,
                       input_shape=[int(d) if d is not None else None for d in data_shape],
-                      output_width=int(width), params=params, size_bytes=size)
+                      output_width=int(width), params=params, size_bytes=size,
+                      output_shape=[int(d) if d is not None else None for d in output_shape])
 
 
 def predict(model, x):

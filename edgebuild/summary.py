@@ -46,6 +46,8 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
         "recipe": recipe.name,
         "file": recipe.file,
         "description": recipe.spec.description,
+        "task": recipe.spec.task.value,
+        "primary": recipe.kind.primary,
         "recipe_hash": recipe.hash,
         "labels": list(recipe.labels),
         "preprocess": read_json(layout.preprocess),

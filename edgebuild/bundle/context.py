@@ -93,8 +93,8 @@ def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, ima
         "preprocess": {**preprocess, "order": ["resize", "scale", "normalize"],
                        "image": image},
         "labels": list(recipe.labels),
-        "measured": {k: shipped[k] for k in ("accuracy", "accuracy_drop", "size_bytes", "n_test")},
-        "reference_accuracy": ship["reference_accuracy"],
+        "measured": {k: shipped[k] for k in (*recipe.kind.shown, "size_bytes", "n_test")},
+        f"reference_{recipe.kind.primary}": ship[f"reference_{recipe.kind.primary}"],
         "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
                      "evaluated_with": {k: ship["versions"].get(k) for k in ("ai-edge-litert", "tensorflow")}},
     }

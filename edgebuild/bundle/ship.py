@@ -17,7 +17,7 @@ from ..step import Step
 from ..summary import shipped_target
 from . import model_metadata
 
-SHOWN_METRICS = ("accuracy", "accuracy_drop", "size_bytes", "n_test")
+SHOWN_METRICS = ("size_bytes", "n_test")  # after the task kind's own (kinds.TaskKind.shown)
 
 
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
@@ -31,13 +31,15 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
 def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
     summary = read_json(layout.summary)
     target, why = shipped_target(summary, recipe.spec.ship)
+    kind = recipe.kind
+    shown = (*kind.shown, *SHOWN_METRICS)
     info = {
         "target": target,
         "why": why,
         "recipe_hash": recipe.model_hash(recipe.target(target)) if target else None,
-        "reference_accuracy": summary["reference"]["accuracy"],
+        f"reference_{kind.primary}": summary["reference"][kind.primary],
         "targets": [{"name": t["name"], "quantization": t["quantization"], "io": t["io"],
-                     "passed": t["verdict"]["passed"], **{k: t["metrics"][k] for k in SHOWN_METRICS}}
+                     "passed": t["verdict"]["passed"], **{k: t["metrics"][k] for k in shown}}
                     for t in summary["targets"]],
         "versions": summary["versions"],
     }

@@ -55,6 +55,13 @@ class Recipe:
     def target(self, name: str) -> TargetSpec:
         return next(t for t in self.spec.targets if t.name == name)
 
+    @property
+    def kind(self):
+        """The task kind (`edgebuild.kinds`): what the steps ask about labels, metrics, thresholds, bundles."""
+        from ..kinds import kind_of
+
+        return kind_of(self.spec)
+
     def backend(self, target: TargetSpec) -> str:
         """"converter" or "litert_quantizer": what quantizes this target (see checks.backend)."""
         from .checks import backend
@@ -80,6 +87,8 @@ class Recipe:
         parts = [spec.model.model_dump(mode="json"), spec.dataset.model_dump(mode="json"),
                  spec.preprocess.model_dump(mode="json"), list(self.labels),
                  target.model_dump(mode="json", exclude={"thresholds", "name"})]
+        if spec.task.value != "classification":  # (classification's hash is what it was before tasks existed)
+            parts.append(spec.task.value)
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def calibration_samples(self, target: TargetSpec) -> int:

@@ -8,12 +8,18 @@ from pathlib import Path
 
 from ..schema import (CALIBRATED, CONVERTER_ONLY, FILE_SOURCES, IMAGE_SOURCES, QUANTIZER_ONLY, DatasetSource,
                       Quantization, RecipeSpec)
+from ..kinds import COMMON_THRESHOLDS, KINDS, kind_of
 from .yamlfile import Loc
 
 RESERVED_TARGET_NAMES = {"source", "charts", "logs"}
 
 
 def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str]]]:
+    if spec.labels is None:
+        if kind_of(spec).labels_required:
+            return [], [(("labels",), f"required for task {spec.task.value}; expected the class names in output "
+                                      "order: a list, or a file with one label per line")]
+        return [], []
     if isinstance(spec.labels, str):
         path = root / spec.labels
         if not path.is_file():
@@ -30,7 +36,23 @@ def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str
 
 
 def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
-    return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root)]
+    return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root),
+            *_check_task_thresholds(spec)]
+
+
+def _check_task_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
+    """A threshold of another task (min_accuracy on a regression recipe) is an error naming both."""
+    kind, problems = kind_of(spec), []
+    allowed = set(kind.thresholds) | set(COMMON_THRESHOLDS)
+    owners = {name: other.name for other in KINDS.values() for name in other.thresholds}
+    places = [(("thresholds",), spec.thresholds)]
+    places += [(("targets", i, "thresholds"), t.thresholds) for i, t in enumerate(spec.targets) if t.thresholds]
+    for loc, thresholds in places:
+        for name in sorted(thresholds.model_fields_set):
+            if name not in allowed and getattr(thresholds, name) is not None:
+                problems.append(((*loc, name), f"a {owners[name]} threshold; this recipe's task is {kind.name}, whose "
+                                               f"thresholds are {', '.join(kind.thresholds)} (and {', '.join(COMMON_THRESHOLDS[:2])})"))
+    return problems
 
 
 def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
@@ -67,18 +89,35 @@ def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
 
 def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     data, problems = spec.dataset, []
+    task = spec.task.value
+    if data.source == DatasetSource.mask_folder and task != "segmentation":
+        problems.append((("dataset", "source"), f"mask_folder holds segmentation masks; expected task: segmentation "
+                                                f"(this recipe's task is {task})"))
+    elif task == "segmentation" and data.source not in (DatasetSource.mask_folder, DatasetSource.npz):
+        problems.append((("dataset", "source"), f"a segmentation recipe takes mask_folder (or npz with masks as y); "
+                                                f"got {data.source.value}"))
+    if data.source == DatasetSource.sklearn_diabetes and task != "regression":
+        problems.append((("dataset", "source"), f"sklearn_diabetes's y is a disease progression score to predict; "
+                                                f"expected task: regression (this recipe's task is {task})"))
     if data.source in FILE_SOURCES:
         if data.path is None:
-            kind = "an .npz file" if data.source == DatasetSource.npz else "a folder of class sub-folders"
+            kind = {DatasetSource.npz: "an .npz file", DatasetSource.image_folder: "a folder of class sub-folders",
+                    DatasetSource.mask_folder: "a folder with images/ and masks/"}[data.source]
             problems.append((("dataset", "path"), f"required for source {data.source.value}; expected {kind}"))
         elif data.source == DatasetSource.npz:
             problems.extend(_check_npz(spec, root))
         elif not (root / data.path).is_dir():
             problems.append((("dataset", "path"), f"folder {data.path} not found"))
+        elif data.source == DatasetSource.mask_folder:
+            missing = [sub for sub in ("images", "masks") if not (root / data.path / sub).is_dir()]
+            if missing:
+                problems.append((("dataset", "path"), f"{data.path} has no {' or '.join(f'{m}/' for m in missing)}; "
+                                                      "expected images/ (pictures) and masks/ (PNG masks, same stems)"))
     elif data.path is not None:
         problems.append((("dataset", "path"), f"source {data.source.value} takes no path"))
-    if "color_mode" in data.model_fields_set and data.source != DatasetSource.image_folder:
-        problems.append((("dataset", "color_mode"), "applies to source image_folder only"))
+    if "color_mode" in data.model_fields_set and data.source not in (DatasetSource.image_folder,
+                                                                       DatasetSource.mask_folder):
+        problems.append((("dataset", "color_mode"), "applies to sources image_folder and mask_folder only"))
     if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
         problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
     norm = spec.preprocess.normalize

@@ -25,7 +25,7 @@ def test_a_single_sigmoid_unit_is_two_classes():
     import numpy as np
 
     from edgebuild.bundle.golden import class_scores
-    from edgebuild.evaluate import predicted_classes
+    from edgebuild.kinds.classification import predicted_classes
 
     outputs = np.array([[0.2], [0.7], [0.5]], np.float32)
     assert predicted_classes(outputs).tolist() == [0, 1, 0]

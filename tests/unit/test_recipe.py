@@ -99,7 +99,6 @@ targets: []
 def test_missing_required_fields(root):
     assert problems(root, "r.yaml", "model: {keras: m.keras}\n") == [
         "recipes/r.yaml:1: dataset: required field missing",
-        "recipes/r.yaml:1: labels: required field missing",
         "recipes/r.yaml:1: targets: required field missing",
     ]
 

@@ -1,0 +1,96 @@
+"""Task kinds: what a recipe's `task:` changes, each kind one module behind `TaskKind`.
+
+The steps never test which task a recipe has; they ask its kind:
+
+    data       prepare_y: check and type the targets (class indices, floats, masks)
+    source     check_output: does the model's output fit the labels and the data
+    reference, evaluate/<t>, keep_float: auto
+               measure: metrics of a model's outputs on the test split; compare: against the reference
+    gate       rules: the kind's own thresholds; search_limits: what keep_float: auto meets
+    ship       output_facts: the standard metadata of the output
+    bundles    wrapper, golden vectors, templates (templates/<platform>/<kind>/)
+    report     columns of the target table and its own section (templates/report/kinds/<kind>.*.j2)
+
+Adding a kind: a module here with a `TaskKind` subclass, its templates, its thresholds in
+`schema.Thresholds`, its name in `schema.Task`, and one line in `KINDS` below.
+Nothing here imports NumPy at module level: validating a recipe asks a kind for its thresholds.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")
+
+
+class Rule(tuple):
+    """A gate rule: (metric it reads, how a value is shown, the failure line, measured passes when ...)."""
+
+    def __new__(cls, metric: str, show: Callable | None, template: str, ok: Callable):
+        return super().__new__(cls, (metric, show, template, ok))
+
+
+def at_least(metric: str, threshold: str, digits: int = 4) -> Rule:
+    return Rule(metric, lambda v: f"{v:.{digits}f}", f"{metric} {{m}} < {threshold} {{l}}", lambda m, l: m >= l)
+
+
+def at_most(metric: str, threshold: str, digits: int = 4) -> Rule:
+    return Rule(metric, lambda v: f"{v:.{digits}f}", f"{metric} {{m}} > {threshold} {{l}}",
+                lambda m, l: m <= l + 1e-12)
+
+
+class TaskKind:
+    """What one task kind answers for the steps. Subclasses set the class attributes and the methods."""
+
+    name: str
+    labels_required: bool = True  # classification and segmentation name their classes
+    rules: dict[str, Rule] = {}  # its own thresholds, in report order
+    search_limits: tuple[str, ...] = ()  # the thresholds keep_float: auto must meet (besides max_size_kb)
+    primary: str  # the metric that sums a model up (reports, the index, ship.json's reference)
+    higher_is_better: bool = True
+    shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
+    columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)
+    wrapper: str  # the bundles' class suffix: <Name>Classifier, <Name>Regressor, ...
+
+    @property
+    def thresholds(self) -> tuple[str, ...]:
+        return tuple(self.rules)
+
+    def prepare_y(self, recipe, y, part: str):
+        """The targets of one split, checked and typed; a StepError names what is wrong."""
+        raise NotImplementedError
+
+    def check_output(self, recipe, output_shape: list, y_test) -> str | None:
+        """Why the model's output (shape without the batch) does not fit the labels and data, or None."""
+        raise NotImplementedError
+
+    def measure(self, recipe, outputs, y) -> dict:
+        """Metrics of a model's (float) outputs against the test split's targets."""
+        raise NotImplementedError
+
+    def compare(self, metrics: dict, reference: dict) -> dict:
+        """The metrics relative to the unconverted model's (drops, increases)."""
+        raise NotImplementedError
+
+    def line(self, metrics: dict) -> str:
+        """The progress line's part on the metrics."""
+        raise NotImplementedError
+
+    def output_names(self, recipe, width: int) -> list[str]:
+        """What the output's values are called: the labels."""
+        return list(recipe.labels)
+
+
+from . import classification, regression, segmentation  # noqa: E402  (the modules subclass TaskKind)
+
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (classification.KIND, regression.KIND, segmentation.KIND)}
+
+
+def kind_of(recipe) -> TaskKind:
+    """The kind of a Recipe (or a RecipeSpec)."""
+    spec = getattr(recipe, "spec", recipe)
+    return KINDS[spec.task.value]
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every kind's threshold rules (names are unique across kinds)."""
+    return {name: rule for kind in KINDS.values() for name, rule in kind.rules.items()}

@@ -1,0 +1,87 @@
+"""classification: one score per class (or one sigmoid unit for two); accuracy, confusion, top-k."""
+from __future__ import annotations
+
+from ..errors import StepError
+from . import TaskKind, at_least, at_most
+
+
+def predicted_classes(outputs):
+    """Class indices from model outputs: argmax, or a 0.5 cut for a single sigmoid unit."""
+    import numpy as np
+
+    outputs = np.asarray(outputs).reshape(len(outputs), -1)
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return outputs.argmax(axis=1)
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
+    import numpy as np
+
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix.tolist()
+
+
+def class_indices(recipe, y, part: str):
+    """Integer class indices 0..len(labels)-1 (also a segmentation mask's pixels, 255 aside): float values
+    that are not whole numbers are a regression's targets, which the message says."""
+    import numpy as np
+
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        bad = y[~np.isfinite(y) | (y != np.round(y))] if y.size else y
+        if bad.size:
+            raise StepError(f"{recipe.where()}: dataset: the {part} data's y holds values that are not class indices "
+                            f"(such as {float(bad.flat[0]):g}); a {recipe.spec.task.value} recipe expects integers "
+                            f"0..{len(recipe.labels) - 1}; for values to predict, set task: regression")
+    elif y.dtype.kind not in "iub":
+        raise StepError(f"{recipe.where()}: dataset: the {part} data's y is {y.dtype}; expected class indices")
+    return y.astype(np.int64)
+
+
+class Classification(TaskKind):
+    name = "classification"
+    rules = {"min_accuracy": at_least("accuracy", "min_accuracy"),
+             "max_accuracy_drop": at_most("accuracy_drop", "max_accuracy_drop")}
+    search_limits = ("min_accuracy", "max_accuracy_drop")
+    primary = "accuracy"
+    shown = ("accuracy", "accuracy_drop")
+    columns = (("accuracy", "accuracy", "%.4f"), ("accuracy_drop", "drop", "%+.4f"))
+    wrapper = "Classifier"
+
+    def prepare_y(self, recipe, y, part):
+        y = class_indices(recipe, y, part)
+        n_classes = len(recipe.labels)
+        if y.ndim != 1:
+            raise StepError(f"{recipe.where()}: dataset: the {part} data's y has shape {tuple(y.shape)}; a "
+                            f"classification recipe expects one class index per sample")
+        if len(y) and (y.min() < 0 or y.max() >= n_classes):
+            hint = "; for values to predict, set task: regression" if y.max() >= max(n_classes, 2) * 4 else ""
+            raise StepError(f"{recipe.where()}: labels: the {part} data has class {int(y.max())} but the recipe "
+                            f"names {n_classes} labels{hint}")
+        return y
+
+    def check_output(self, recipe, output_shape, y_test):
+        width, n_labels = output_shape[-1] if output_shape else 1, len(recipe.labels)
+        if any(d != 1 for d in output_shape[:-1]):
+            return (f"labels: a classification model gives one score per class; its output has shape "
+                    f"{tuple(output_shape)} per sample (for a score per pixel, set task: segmentation)")
+        if width != n_labels and not (width == 1 and n_labels == 2):
+            return f"labels: {n_labels} labels but the model's output has {width} units; expected one label per output"
+        return None
+
+    def measure(self, recipe, outputs, y):
+        y_pred = predicted_classes(outputs)
+        return {"accuracy": float((y_pred == y).mean()),
+                "confusion": confusion_matrix(y, y_pred, len(recipe.labels))}
+
+    def compare(self, metrics, reference):
+        return {"accuracy_drop": reference["accuracy"] - metrics["accuracy"]}
+
+    def line(self, metrics):
+        drop = f" (drop {metrics['accuracy_drop']:+.4f})" if "accuracy_drop" in metrics else ""
+        return f"accuracy {metrics['accuracy']:.4f}{drop}"
+
+
+KIND = Classification()

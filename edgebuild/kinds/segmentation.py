@@ -1,0 +1,101 @@
+"""segmentation: a score per class for every pixel; masks hold a class index per pixel (255: ignore).
+
+Metrics are computed at the model's output resolution, against the masks resized (nearest) to it:
+one confusion matrix over every test pixel that is not ignored; a class's IoU is TP / (TP + FP + FN),
+and `miou` the mean over the classes whose denominator is not 0.
+"""
+from __future__ import annotations
+
+from ..errors import StepError
+from . import TaskKind, at_least, at_most
+from .classification import class_indices
+
+IGNORE = 255
+
+
+def predicted_mask(outputs):
+    """[N, h, w] class indices: argmax over the classes, or a 0.5 cut for one sigmoid channel."""
+    import numpy as np
+
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 4 and outputs.shape[-1] > 1:
+        return outputs.argmax(axis=-1)
+    return (outputs.reshape(outputs.shape[:3]) > 0.5).astype(np.int64)
+
+
+def mask_confusion(masks, predicted, n_classes: int):
+    """The [true, predicted] pixel counts over every pixel whose mask is not IGNORE."""
+    import numpy as np
+
+    from ..datasets import resize_nearest
+
+    if masks.shape[1:3] != predicted.shape[1:3]:
+        masks = resize_nearest(masks, predicted.shape[1:3])
+    valid = masks != IGNORE
+    pairs = masks[valid].astype(np.int64) * n_classes + predicted[valid].astype(np.int64)
+    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def iou_from_confusion(confusion):
+    """(IoU per class, None where TP + FP + FN is 0; their mean; pixel accuracy)."""
+    import numpy as np
+
+    confusion = np.asarray(confusion, np.float64)
+    tp = np.diag(confusion)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1) - tp
+    ious = [float(t / d) if d > 0 else None for t, d in zip(tp, denominator)]
+    present = [v for v in ious if v is not None]
+    total = confusion.sum()
+    return ious, (float(np.mean(present)) if present else 0.0), (float(tp.sum() / total) if total else 0.0)
+
+
+class Segmentation(TaskKind):
+    name = "segmentation"
+    rules = {"min_miou": at_least("miou", "min_miou"), "max_miou_drop": at_most("miou_drop", "max_miou_drop"),
+             "min_pixel_accuracy": at_least("pixel_accuracy", "min_pixel_accuracy")}
+    search_limits = ("min_miou", "max_miou_drop")
+    primary = "miou"
+    shown = ("miou", "miou_drop", "pixel_accuracy")
+    columns = (("miou", "mIoU", "%.4f"), ("miou_drop", "drop", "%+.4f"), ("pixel_accuracy", "pixel accuracy", "%.4f"))
+    wrapper = "Segmenter"
+
+    def prepare_y(self, recipe, y, part):
+        import numpy as np
+
+        y = class_indices(recipe, y, part)
+        if y.ndim == 4 and y.shape[-1] == 1:
+            y = y[..., 0]
+        if y.ndim != 3:
+            raise StepError(f"{recipe.where()}: dataset: the {part} data's y has shape {tuple(y.shape)}; a "
+                            f"segmentation recipe expects masks shaped [n, height, width]")
+        bad = y[(y != IGNORE) & ((y < 0) | (y >= len(recipe.labels)))]
+        if bad.size:
+            raise StepError(f"{recipe.where()}: labels: the {part} masks hold class {int(bad.max())} but the recipe "
+                            f"names {len(recipe.labels)} labels (255 means 'ignore')")
+        return y.astype(np.uint8)
+
+    def check_output(self, recipe, output_shape, y_test):
+        n_labels = len(recipe.labels)
+        channels = output_shape[-1] if len(output_shape) == 3 else None
+        if len(output_shape) == 2 and n_labels == 2:
+            return None
+        if len(output_shape) != 3 or not (channels == n_labels or (channels == 1 and n_labels == 2)):
+            return (f"labels: a segmentation model gives [height, width, classes] per picture, one channel per label "
+                    f"({n_labels}); its output has shape {tuple(output_shape)}")
+        return None
+
+    def measure(self, recipe, outputs, y):
+        confusion = mask_confusion(y, predicted_mask(outputs), len(recipe.labels))
+        ious, miou, pixel_accuracy = iou_from_confusion(confusion)
+        return {"miou": miou, "pixel_accuracy": pixel_accuracy,
+                "iou_per_class": dict(zip(recipe.labels, ious)), "confusion": confusion.tolist()}
+
+    def compare(self, metrics, reference):
+        return {"miou_drop": reference["miou"] - metrics["miou"]}
+
+    def line(self, metrics):
+        drop = f" (drop {metrics['miou_drop']:+.4f})" if "miou_drop" in metrics else ""
+        return f"mIoU {metrics['miou']:.4f}{drop}, pixel accuracy {metrics['pixel_accuracy']:.4f}"
+
+
+KIND = Segmentation()
