@@ -91,3 +91,70 @@ def scatter(title: str, points: list[tuple[str, float, float, bool | None]], x_l
         parts.append(f'<text x="{_num(px(x) + 9)}" y="{_num(py(y) - 6 - 14 * close)}" {FONT}>{escape(label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def xy(title: str, points: list[tuple[float, float]], x_label: str, y_label: str) -> str:
+    """Many unlabelled points (x, y) on equal axes, with the line y = x: predicted against true values."""
+    size, margin = 340, 50
+    values = [v for point in points for v in point] or [0.0, 1.0]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or 1.0
+    low, high = low - pad, high + pad
+
+    def at(v: float) -> float:
+        return (v - low) / (high - low) * (size - 2 * margin)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+             f'viewBox="0 0 {size} {size}" role="img" aria-label="{escape(title)}">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>',
+             f'<rect x="{margin}" y="{margin}" width="{size - 2 * margin}" height="{size - 2 * margin}" fill="none" '
+             f'stroke="#444"/>',
+             f'<line x1="{margin}" y1="{size - margin}" x2="{size - margin}" y2="{margin}" stroke="{LIMIT}" '
+             f'stroke-width="1.5" stroke-dasharray="5,3"/>',
+             f'<text x="{size // 2}" y="{size - 12}" {FONT} text-anchor="middle">{escape(x_label)}</text>',
+             f'<text x="14" y="{size // 2}" {FONT} text-anchor="middle" transform="rotate(-90 14 {size // 2})">'
+             f'{escape(y_label)}</text>',
+             f'<text x="{margin}" y="{size - margin + 14}" {FONT}>{low:.4g}</text>',
+             f'<text x="{size - margin}" y="{size - margin + 14}" {FONT} text-anchor="end">{high:.4g}</text>']
+    for x, y in points:
+        parts.append(f'<circle cx="{_num(margin + at(x))}" cy="{_num(size - margin - at(y))}" r="2.5" '
+                     f'fill="{NEUTRAL}" fill-opacity="0.7"/>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+MASK_COLOURS = [(0, 0, 0), (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+                (213, 94, 0), (204, 121, 167)]  # Okabe-Ito, then repeated; "ignore" is grey
+IGNORE_COLOUR = (128, 128, 128)
+
+
+def mask_grid_png(pictures, rows_of_masks: list[list], zoom: int = 4) -> bytes:
+    """One PNG: per row a picture (H x W x 1 or 3, 0..255) then its masks (class indices, 255: ignore),
+    each scaled to the picture's size and by `zoom` (nearest), side by side with a 4-pixel gap."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def tile(array, size):
+        return Image.fromarray(array).resize((size[1] * zoom, size[0] * zoom), Image.Resampling.NEAREST)
+
+    palette = np.array([MASK_COLOURS[i % len(MASK_COLOURS)] for i in range(256)], np.uint8)
+    palette[255] = IGNORE_COLOUR
+    tiles = []
+    for picture, masks in zip(pictures, rows_of_masks):
+        picture = np.clip(np.asarray(picture, np.float32), 0, 255).astype(np.uint8)
+        if picture.ndim == 3 and picture.shape[-1] == 1:
+            picture = picture[..., 0]
+        size = picture.shape[:2]
+        tiles.append([tile(picture, size)] + [tile(palette[np.asarray(m, np.uint8)], size) for m in masks])
+    gap, width, height = 4, tiles[0][0].width, tiles[0][0].height
+    columns = max(len(row) for row in tiles)
+    grid = Image.new("RGB", (columns * (width + gap) - gap, len(tiles) * (height + gap) - gap), (255, 255, 255))
+    for r, row in enumerate(tiles):
+        for c, image in enumerate(row):
+            grid.paste(image.convert("RGB"), (c * (width + gap), r * (height + gap)))
+    out = io.BytesIO()
+    grid.save(out, format="PNG", optimize=False)
+    return out.getvalue()

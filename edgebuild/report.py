@@ -19,9 +19,12 @@ from .schema import Quantization
 from .step import Step
 from .summary import shipped_target
 
-THRESHOLD_ORDER = ("min_accuracy", "max_accuracy_drop", "max_size_kb", "max_latency_ms", "min_output_snr_db",
-                   "min_output_cosine")
-CHART_NAMES = ("size", "accuracy", "latency")
+THRESHOLD_ORDER = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")  # after the kind's own
+
+
+def chart_names(kind) -> tuple[str, ...]:
+    """The charts every report has: sizes, the task's primary metric against size, latency."""
+    return ("size", kind.primary, "latency")
 
 
 def environment(recipe: Recipe | None = None):
@@ -37,9 +40,11 @@ def markdown_cell(value) -> str:
 
 
 def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
+    """What the report templates show; its "files" are the kind's own charts (build/<recipe>/charts/)."""
     summary = read_json(layout.summary)
     reference = summary["reference"]
     targets = summary["targets"]
+    kind = recipe.kind
     for target in targets:
         target["inspect"] = read_json(layout.inspection(target["name"]))
         if target["quantization"] == Quantization.int8.value and target.get("backend", "converter") == "converter":
@@ -50,26 +55,28 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
             target["quant_debug"] = {"available": False, "layers": [], "reason": (
                 "TensorFlow's QuantizationDebugger measures full-integer int8 quantization only")}
     shipped, why = shipped_target(summary, recipe.spec.ship)
-    focus = shipped or max(targets, key=lambda t: (t["metrics"]["accuracy"], -t["metrics"]["size_bytes"]))["name"]
+    sign = 1 if kind.higher_is_better else -1
+    focus = shipped or max(targets, key=lambda t: (sign * t["metrics"][kind.primary], -t["metrics"]["size_bytes"]))["name"]
     focus_target = next(t for t in targets if t["name"] == focus)
-    confusion = focus_target["metrics"]["confusion"]
-    per_class = [(label, row[i], sum(row), row[i] / sum(row) if sum(row) else None)
-                 for i, (label, row) in enumerate(zip(summary["labels"], confusion))]
-    thresholds = [name for name in THRESHOLD_ORDER if any(name in t["thresholds"] for t in targets)]
+    section, files = kind.report_context(summary, focus_target, layout)
+    thresholds = [name for name in (*kind.thresholds, *THRESHOLD_ORDER) if any(name in t["thresholds"] for t in targets)]
     gate_rows = []
     for target in targets:
         checks = {c["threshold"]: c for c in target["verdict"]["checks"]}
         gate_rows.append({"target": target["name"], "passed": target["verdict"]["passed"],
                           "cells": [checks.get(name) for name in thresholds]})
-    charts_by_name = recipe_charts(summary)
+    charts_by_name = recipe_charts(summary, kind)
     for target in targets:
         if target.get("mixed", {}).get("mode") == "auto":
             charts_by_name[f"mixed-{target['name']}"] = mixed_chart(target)
+    charts_by_name.update({name.removesuffix(".svg"): data.decode() for name, data in files.items()
+                           if name.endswith(".svg")})
     return {
         "summary": summary, "reference": reference, "targets": targets, "thresholds": thresholds,
         "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
-        "focus_is_shipped": focus == shipped, "confusion": confusion, "per_class": per_class,
-        "charts": charts_by_name, "chart_names": CHART_NAMES, "top_layers": TOP_LAYERS,
+        "focus_is_shipped": focus == shipped, "task": kind.name, "primary": kind.primary, "columns": kind.columns,
+        "charts": charts_by_name, "chart_names": chart_names(kind), "top_layers": TOP_LAYERS,
+        "files": files, **section,
     }
 
 
@@ -94,8 +101,9 @@ def mixed_chart(target: dict) -> str:
         "ops kept in float", metric, y_limit=limit, y_limit_label=f"{name} {limit:g}" if limit is not None else "")
 
 
-def recipe_charts(summary: dict) -> dict[str, str]:
+def recipe_charts(summary: dict, kind) -> dict[str, str]:
     reference, targets = summary["reference"], summary["targets"]
+    metric = kind.primary
 
     def common(name):
         limits = {t["thresholds"].get(name) for t in targets}
@@ -106,16 +114,19 @@ def recipe_charts(summary: dict) -> dict[str, str]:
     size_rows += [(t["name"], t["metrics"]["size_bytes"] / 1000,
                    f"{t['metrics']['size_bytes'] / 1000:.1f} KB ({t['metrics']['size_bytes'] / reference['size_bytes']:.3f})",
                    t["verdict"]["passed"]) for t in targets]
-    max_kb, min_acc, max_ms = common("max_size_kb"), common("min_accuracy"), common("max_latency_ms")
+    max_kb, max_ms = common("max_size_kb"), common("max_latency_ms")
+    limit_name = next((n for n in (f"min_{metric}", f"max_{metric}") if n in kind.thresholds), None)
+    limit = common(limit_name) if limit_name else None
     return {
         "size": charts.bar_chart("Size ladder (KB, ratio to the unconverted model)", size_rows, max_kb,
                                  f"max_size_kb {max_kb:g}" if max_kb is not None else ""),
-        "accuracy": charts.scatter(
-            "Accuracy against size", [(t["name"], t["metrics"]["size_bytes"] / 1000, t["metrics"]["accuracy"],
-                                       t["verdict"]["passed"]) for t in targets],
-            "size (KB)", "accuracy", x_limit=max_kb, y_limit=min_acc,
+        metric: charts.scatter(
+            f"{metric[0].upper()}{metric[1:]} against size",
+            [(t["name"], t["metrics"]["size_bytes"] / 1000, t["metrics"][metric], t["verdict"]["passed"])
+             for t in targets],
+            "size (KB)", metric, x_limit=max_kb, y_limit=limit,
             x_limit_label=f"max_size_kb {max_kb:g}" if max_kb is not None else "",
-            y_limit_label=f"min_accuracy {min_acc:g}" if min_acc is not None else ""),
+            y_limit_label=f"{limit_name} {limit:g}" if limit is not None else ""),
         "latency": charts.bar_chart(
             "Median latency per single-sample invoke (ms, one thread)",
             [(t["name"], t["metrics"]["latency_ms_median"],
@@ -136,11 +147,14 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
                 if t.quantization == Quantization.int8 and recipe.backend(t) == "converter"]
     mixed = [t.name for t in recipe.spec.targets if t.keep_float is not None]
     searched = [t.name for t in recipe.spec.targets if t.keep_float == "auto"]
+    kind = recipe.kind
     return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),
                 reads=(layout.summary, *(layout.inspection(n) for n in names), *(layout.quant_debug(n) for n in debugged),
-                       *(layout.mixed(n) for n in mixed), *template_files(recipe, "report")),
-                writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in CHART_NAMES),
-                        *(layout.charts_dir / f"mixed-{n}.svg" for n in searched)),
+                       *(layout.mixed(n) for n in mixed), *((layout.data,) if kind.report_reads_data else ()),
+                       *template_files(recipe, "report")),
+                writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in chart_names(kind)),
+                        *(layout.charts_dir / f"mixed-{n}.svg" for n in searched),
+                        *(layout.charts_dir / name for name in kind.report_files)),
                 config={"templates": recipe.spec.templates, "ship": recipe.spec.ship})
 
 
@@ -157,9 +171,10 @@ def render_recipe(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
     env = environment(recipe)
     built_at = _built_at()
     written = []
-    for name, svg in context["charts"].items():
-        path = layout.charts_dir / f"{name}.svg"
-        write_bytes(path, svg.encode())
+    files = {f"{name}.svg": svg.encode() for name, svg in context["charts"].items()} | context["files"]
+    for name, data in files.items():
+        path = layout.charts_dir / name
+        write_bytes(path, data)
         written.append(path)
     for template, path in (("recipe.html.j2", layout.report_html), ("recipe.md.j2", layout.report_md)):
         write_bytes(path, env.get_template(template).render(**context, built_at=built_at).encode())

@@ -42,7 +42,7 @@ def template_folders(recipe: "Recipe | None", kind: str) -> list[Path]:
 def template_files(recipe: "Recipe | None", kind: str) -> list[Path]:
     """Every template file a step of this kind may read (its doit file_dep)."""
     return sorted(p for folder in template_folders(recipe, kind) if folder.is_dir()
-                  for p in folder.iterdir() if p.is_file())
+                  for p in folder.rglob("*") if p.is_file())
 
 
 def jinja_environment(recipe: "Recipe | None", kind: str, autoescape=False, **filters):

@@ -12,8 +12,9 @@ from ..recipe import Recipe
 
 PLATFORM = "android"
 
-TEMPLATES = {  # template -> path in the bundle ({package_dir}, {name}, {model_file} filled in)
-    "Classifier.kt.j2": "src/main/java/{package_dir}/{name}Classifier.kt",
+TEMPLATES = {  # template -> path in the bundle ({package_dir}, {name}, {model_file} filled in); a task kind's own
+    # version of a template, <kind>/<template>, extends the shared one (render.kind_template)
+    "Wrapper.kt.j2": "src/main/java/{package_dir}/{class_name}.kt",
     "Processing.kt.j2": "src/main/java/{package_dir}/{name}Processing.kt",
     "GoldenTest.kt.j2": "src/androidTest/java/{package_dir}/{name}GoldenTest.kt",
     "build.gradle.kts.j2": "litert.gradle.kts",

@@ -43,11 +43,12 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     ship = read_json(layout.ship_info)
     shipped = next(t for t in ship["targets"] if t["name"] == ship["target"])
     preprocess = read_json(layout.preprocess)
-    labels = list(recipe.labels)
     with progress.tool_output(layout.log(f"bundle/{platform}")):  # LiteRT announces its delegate on stderr
         runner = TFLiteRunner(layout.shipped_model)
-        golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess, labels)
+        golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess,
+                                lambda output: recipe.kind.golden(recipe, output))
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
+    labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
     color, shape = model_metadata.color(recipe), input_tensor["shape"]
     channels = shape[2] if len(shape) == 3 else 1
@@ -59,13 +60,14 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)
     return {
         "recipe": recipe.name, "description": recipe.spec.description or recipe.name, "hash": ship["recipe_hash"],
-        "name": name, "class_name": f"{name}Classifier", "processing_name": f"{name}Processing",
+        "name": name, "class_name": f"{name}{recipe.kind.wrapper}", "task": recipe.spec.task.value, "verb": recipe.kind.verb, "processing_name": f"{name}Processing",
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
         "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden,
         "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
                                      "android_min_sdk": runtimes.ANDROID_MIN_SDK},
-        "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file),
+        "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels),
         "standard_metadata": standard,
+        **recipe.kind.bundle_values(output_tensor),
         **platform_settings,
     }
 
@@ -85,14 +87,15 @@ def standard_metadata(model: bytes, input_tensor: dict) -> dict | None:
             "mediapipe": image and (input_tensor["dtype"] == "float32" or (input_tensor["dtype"] == "uint8" and as_is))}
 
 
-def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file) -> dict:
+def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels) -> dict:
     return {
         "recipe": recipe.name, "recipe_hash": ship["recipe_hash"], "description": recipe.spec.description,
+        **({} if recipe.spec.task.value == "classification" else {"task": recipe.spec.task.value}),  # (as before tasks)
         "model": model_file, "target": ship["target"], "quantization": shipped["quantization"],
         "input": input_tensor, "output": output_tensor,
         "preprocess": {**preprocess, "order": ["resize", "scale", "normalize"],
                        "image": image},
-        "labels": list(recipe.labels),
+        "labels": labels,
         "measured": {k: shipped[k] for k in (*recipe.kind.shown, "size_bytes", "n_test")},
         f"reference_{recipe.kind.primary}": ship[f"reference_{recipe.kind.primary}"],
         "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,

@@ -11,6 +11,7 @@ JSONDecoder (`.convertFromString`) read back.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from ..evaluate import TFLiteRunner
 
@@ -39,10 +40,10 @@ def edge_samples(raw):
     return samples
 
 
-def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, labels: list[str]) -> list[dict]:
-    """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them."""
-    import numpy as np
-
+def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callable[[object], dict]) -> list[dict]:
+    """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them:
+    the raw output's bytes, and what the wrapper makes of it (`expected(dequantized output)`: the task
+    kind's golden fields, such as the top labels)."""
     from ..datasets import apply_preprocess
 
     vectors = []
@@ -50,23 +51,10 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, labels: list[str
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
         raw_output = runner.invoke(model_input)
-        scores = class_scores(runner.dequantize(raw_output)[0], len(labels))
-        order = np.argsort(-scores, kind="stable")[:TOP_K]  # NaN last, ties: the earlier label first
         vectors.append({
             "raw": [json_float(v) for v in sample.reshape(-1)],
             "input_hex": model_input.tobytes().hex(),
             "output_hex": raw_output.tobytes().hex(),
-            "scores": [json_float(s) for s in scores],
-            "top": [{"label": labels[i], "score": json_float(scores[i])} for i in order],
+            **expected(runner.dequantize(raw_output)[0]),
         })
     return vectors
-
-
-def class_scores(output, n_labels: int):
-    """One score per label: the output itself, or [1 - p, p] for a single sigmoid unit."""
-    import numpy as np
-
-    output = np.asarray(output, np.float32).reshape(-1)
-    if output.size == 1 and n_labels == 2:
-        return np.asarray([np.float32(1) - output[0], output[0]], np.float32)
-    return output

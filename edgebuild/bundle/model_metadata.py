@@ -29,7 +29,7 @@ def color(recipe: Recipe) -> str | None:
     source = recipe.spec.dataset.source
     if source not in IMAGE_SOURCES:
         return None
-    if source == DatasetSource.image_folder:
+    if source in (DatasetSource.image_folder, DatasetSource.mask_folder):
         return recipe.spec.dataset.color_mode
     return "grayscale"
 
@@ -85,16 +85,15 @@ def model_facts(recipe: Recipe, layout: RecipeLayout, target: str, model=None) -
     """`model`: the target's inspect_model(), when the caller has it already."""
     model = model or inspect_model(layout.model(target))
     (tensor_in,), (tensor_out,) = model.inputs, model.outputs
-    labels = list(recipe.labels)
-    out = (f"Scores of the {len(labels)} classes, in the order of {LABELS_FILE}, {tensor_out.dtype}"
-           + (f", quantized with scale {tensor_out.scales[0]:.9g} and zero point {tensor_out.zero_points[0]}"
-              if tensor_out.scales else ""))
+    quantized = (f", quantized with scale {tensor_out.scales[0]:.9g} and zero point {tensor_out.zero_points[0]}"
+                 if tensor_out.scales else "")
+    output = recipe.kind.output_metadata(recipe, tensor_out, LABELS_FILE)
     spec = recipe.spec
     return ModelFacts(
-        name=recipe.name, description=spec.description or f"{recipe.name}: {len(labels)} classes",
+        name=recipe.name, description=spec.description or f"{recipe.name}: {output.summary}",
         version=spec.version, author=spec.author, license=spec.license,
-        input=input_facts(recipe, layout, tensor_in), output_name=tensor_out.name, output_description=out,
-        labels=labels)
+        input=input_facts(recipe, layout, tensor_in), output_name=output.name,
+        output_description=output.description + quantized, labels=output.labels)
 
 
 def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:

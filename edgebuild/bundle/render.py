@@ -30,15 +30,21 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str, module) ->
     ctx.update(module.model_values(ctx))
     env = environment(recipe, platform)
     names = {key: value for key, value in ctx.items() if isinstance(value, str)}  # {package_dir}, {name}, {recipe} ...
-    files = {template_path.format(**names): env.get_template(template).render(**ctx).encode()
+    files = {template_path.format(**names): env.get_template(kind_template(env, recipe, template)).render(**ctx).encode()
              for template, template_path in module.TEMPLATES.items()}
     files[module.MODEL_PATH.format(**names)] = layout.shipped_model.read_bytes()
-    files[module.LABELS_PATH.format(**names)] = labels_text(recipe.labels).encode()
+    files[module.LABELS_PATH.format(**names)] = labels_text(ctx["labels"]).encode()
     files[module.METADATA_PATH.format(**names)] = _json(ctx["metadata"])
     files[module.GOLDEN_PATH.format(**names)] = _json({"top_k": ctx["top_k"], "vectors": ctx["golden"]})
     write_tree(files, folder, archive)
     progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
     return sorted([*files, "manifest.json"])
+
+
+def kind_template(env, recipe: Recipe, template: str) -> str:
+    """The task kind's own version of a template (<kind>/<template>, which extends the shared one), if any."""
+    own = f"{recipe.spec.task.value}/{template}"
+    return own if own in env.list_templates() else template
 
 
 def _json(value) -> bytes:

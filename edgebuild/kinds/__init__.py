@@ -17,7 +17,7 @@ Nothing here imports NumPy at module level: validating a recipe asks a kind for 
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")
 
@@ -38,6 +38,15 @@ def at_most(metric: str, threshold: str, digits: int = 4) -> Rule:
                 lambda m, l: m <= l + 1e-12)
 
 
+class OutputMetadata(NamedTuple):
+    """What the shipped model's standard metadata says of its output."""
+
+    name: str  # the output's metadata name (MediaPipe's ImageEmbedder reports a regression's values under it)
+    description: str
+    labels: list[str]  # packed as TENSOR_AXIS_LABELS on the output; none: no file
+    summary: str  # the model's description when the recipe gives none: "<recipe>: <summary>"
+
+
 class TaskKind:
     """What one task kind answers for the steps. Subclasses set the class attributes and the methods."""
 
@@ -50,6 +59,14 @@ class TaskKind:
     shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
     columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)
     wrapper: str  # the bundles' class suffix: <Name>Classifier, <Name>Regressor, ...
+    verb: str  # the wrappers' method: classify, predict, segment
+    report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
+    report_reads_data: bool = False  # its report section shows test samples from data.npz
+
+    def report_context(self, summary: dict, focus: dict, layout) -> tuple[dict, dict[str, bytes]]:
+        """Its report section's values (templates/report/kinds/<name>.*.j2), and its files under charts/
+        (`report_files`) as bytes; `focus` is the shipped target (else the best one) from summary.json."""
+        return {}, {}
 
     @property
     def thresholds(self) -> tuple[str, ...]:
@@ -73,6 +90,18 @@ class TaskKind:
 
     def line(self, metrics: dict) -> str:
         """The progress line's part on the metrics."""
+        raise NotImplementedError
+
+    def output_metadata(self, recipe, tensor, labels_file: str) -> OutputMetadata:
+        """The output's part of the standard metadata (`tensor`: inspection.TensorInfo)."""
+        raise NotImplementedError
+
+    def bundle_values(self, output_tensor: dict) -> dict:
+        """What the bundles' templates need to know besides the tensors (bundle/context.py's `_tensor`)."""
+        return {}
+
+    def golden(self, recipe, output) -> dict:
+        """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors."""
         raise NotImplementedError
 
     def output_names(self, recipe, width: int) -> list[str]:

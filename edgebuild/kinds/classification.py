@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import StepError
-from . import TaskKind, at_least, at_most
+from . import OutputMetadata, TaskKind, at_least, at_most
 
 
 def predicted_classes(outputs):
@@ -40,6 +40,16 @@ def class_indices(recipe, y, part: str):
     return y.astype(np.int64)
 
 
+def class_scores(output, n_labels: int):
+    """One score per label: the output itself, or [1 - p, p] for a single sigmoid unit."""
+    import numpy as np
+
+    output = np.asarray(output, np.float32).reshape(-1)
+    if output.size == 1 and n_labels == 2:
+        return np.asarray([np.float32(1) - output[0], output[0]], np.float32)
+    return output
+
+
 class Classification(TaskKind):
     name = "classification"
     rules = {"min_accuracy": at_least("accuracy", "min_accuracy"),
@@ -48,6 +58,7 @@ class Classification(TaskKind):
     primary = "accuracy"
     shown = ("accuracy", "accuracy_drop")
     columns = (("accuracy", "accuracy", "%.4f"), ("accuracy_drop", "drop", "%+.4f"))
+    verb = "classify"  # what the bundles' wrappers call it
     wrapper = "Classifier"
 
     def prepare_y(self, recipe, y, part):
@@ -78,6 +89,27 @@ class Classification(TaskKind):
 
     def compare(self, metrics, reference):
         return {"accuracy_drop": reference["accuracy"] - metrics["accuracy"]}
+
+    def output_metadata(self, recipe, tensor, labels_file):
+        labels = list(recipe.labels)
+        return OutputMetadata(tensor.name, f"Scores of the {len(labels)} classes, in the order of {labels_file}, "
+                                           f"{tensor.dtype}", labels, f"{len(labels)} classes")
+
+    def report_context(self, summary, focus, layout):
+        confusion = focus["metrics"]["confusion"]
+        per_class = [(label, row[i], sum(row), row[i] / sum(row) if sum(row) else None)
+                     for i, (label, row) in enumerate(zip(summary["labels"], confusion))]
+        return {"confusion": confusion, "per_class": per_class}, {}
+
+    def golden(self, recipe, output):
+        import numpy as np
+
+        from ..bundle.golden import TOP_K, json_float
+
+        scores = class_scores(output, len(recipe.labels))
+        order = np.argsort(-scores, kind="stable")[:TOP_K]  # NaN last, ties: the earlier label first
+        return {"scores": [json_float(s) for s in scores],
+                "top": [{"label": recipe.labels[i], "score": json_float(scores[i])} for i in order]}
 
     def line(self, metrics):
         drop = f" (drop {metrics['accuracy_drop']:+.4f})" if "accuracy_drop" in metrics else ""

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from ..errors import StepError
-from . import TaskKind, at_most
+from . import OutputMetadata, TaskKind, at_most
+
+
+REPORT_POINTS, HISTOGRAM_BINS = 500, 12
 
 
 def _columns(values):
@@ -23,7 +26,25 @@ class Regression(TaskKind):
     shown = ("mae", "rmse", "max_abs_error", "mae_increase")
     columns = (("mae", "MAE", "%.4g"), ("mae_increase", "MAE increase", "%+.4g"), ("rmse", "RMSE", "%.4g"),
                ("max_abs_error", "largest error", "%.4g"))
+    verb = "predict"  # what the bundles' wrappers call it
     wrapper = "Regressor"
+    report_files = ("predicted.svg", "residuals.svg")
+
+    def report_context(self, summary, focus, layout):
+        from .. import charts
+
+        metrics, name = focus["metrics"], focus["name"]
+        output = (summary["labels"] or ["value"])[0]
+        histogram = metrics["residual_histogram"]
+        edges = histogram["edges"]
+        rows = [(f"{edges[i]:.3g} to {edges[i + 1]:.3g}", count, str(count), None)
+                for i, count in enumerate(histogram["counts"])]
+        files = {
+            "predicted.svg": charts.xy(f"{name}: predicted against true {output}", metrics["predicted_vs_true"],
+                                       f"true {output}", f"predicted {output}"),
+            "residuals.svg": charts.bar_chart(f"{name}: residuals (predicted - true), samples per bin", rows),
+        }
+        return {}, {k: v.encode() for k, v in files.items()}
 
     def prepare_y(self, recipe, y, part):
         import numpy as np
@@ -61,6 +82,12 @@ class Regression(TaskKind):
         if error.shape[1] > 1:
             names = self.output_names(recipe, error.shape[1])
             metrics["mae_per_output"] = {name: float(v) for name, v in zip(names, absolute.mean(axis=0))}
+        # for the report: the first output's predictions against the truth, and a histogram of its residuals
+        truth, predicted = _columns(y)[:, 0], _columns(outputs)[:, 0]
+        counts, edges = np.histogram(error[:, 0], bins=HISTOGRAM_BINS)
+        metrics["predicted_vs_true"] = [[float(t), float(p)] for t, p in zip(truth[:REPORT_POINTS],
+                                                                          predicted[:REPORT_POINTS])]
+        metrics["residual_histogram"] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
         return metrics
 
     def compare(self, metrics, reference):
@@ -69,6 +96,23 @@ class Regression(TaskKind):
     def line(self, metrics):
         increase = f" (increase {metrics['mae_increase']:+.4g})" if "mae_increase" in metrics else ""
         return f"MAE {metrics['mae']:.4g}{increase}, RMSE {metrics['rmse']:.4g}"
+
+    def output_metadata(self, recipe, tensor, labels_file):
+        import math
+
+        width = math.prod(tensor.shape[1:])
+        names = self.output_names(recipe, width)
+        if width == 1:  # one value: the output's name is its name, no labels file
+            return OutputMetadata(names[0], f"The predicted {names[0]}, {tensor.dtype}", [], f"predicts {names[0]}")
+        return OutputMetadata("values", f"The {width} predicted values, named in the order of {labels_file}, "
+                                        f"{tensor.dtype}", names, f"predicts {', '.join(names)}")
+
+    def golden(self, recipe, output):
+        from ..bundle.golden import json_float
+
+        values = output.reshape(-1)
+        return {"values": [{"name": name, "value": json_float(v)}
+                           for name, v in zip(self.output_names(recipe, values.size), values)]}
 
     def output_names(self, recipe, width):
         if recipe.labels:

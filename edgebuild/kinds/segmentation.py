@@ -7,10 +7,11 @@ and `miou` the mean over the classes whose denominator is not 0.
 from __future__ import annotations
 
 from ..errors import StepError
-from . import TaskKind, at_least, at_most
+from . import OutputMetadata, TaskKind, at_least, at_most
 from .classification import class_indices
 
 IGNORE = 255
+REPORT_PICTURES = 4  # the first test pictures whose masks the report shows
 
 
 def predicted_mask(outputs):
@@ -49,6 +50,18 @@ def iou_from_confusion(confusion):
     return ious, (float(np.mean(present)) if present else 0.0), (float(tp.sum() / total) if total else 0.0)
 
 
+def wrapper_mask(scores):
+    """The mask the bundles' wrappers give for one picture's scores [h, w, C] (or [h, w] / [h, w, 1] of one
+    sigmoid): the class of the highest score, NaN counting as -infinity, ties to the earlier class; for one
+    sigmoid channel, 1 where the score is above 0.5. Equal to `predicted_mask` wherever no score is NaN."""
+    import numpy as np
+
+    scores = np.asarray(scores, np.float32)
+    if scores.ndim == 3 and scores.shape[-1] > 1:
+        return np.where(np.isnan(scores), -np.inf, scores).argmax(axis=-1)
+    return (scores.reshape(scores.shape[:2]) > 0.5).astype(np.int64)
+
+
 class Segmentation(TaskKind):
     name = "segmentation"
     rules = {"min_miou": at_least("miou", "min_miou"), "max_miou_drop": at_most("miou_drop", "max_miou_drop"),
@@ -57,7 +70,27 @@ class Segmentation(TaskKind):
     primary = "miou"
     shown = ("miou", "miou_drop", "pixel_accuracy")
     columns = (("miou", "mIoU", "%.4f"), ("miou_drop", "drop", "%+.4f"), ("pixel_accuracy", "pixel accuracy", "%.4f"))
+    verb = "segment"  # what the bundles' wrappers call it
     wrapper = "Segmenter"
+    report_files = ("masks.png",)
+    report_reads_data = True
+
+    def report_context(self, summary, focus, layout):
+        import base64
+
+        from .. import charts
+        from ..datasets import load_prepared
+
+        data = load_prepared(layout, "golden_raw", "y_test")
+        count = min(REPORT_PICTURES, len(data.golden_raw))
+        targets = summary["targets"]
+        rows = [[data.y_test[i], *(t["metrics"]["sample_masks"][i] for t in targets)] for i in range(count)]
+        png = charts.mask_grid_png(data.golden_raw[:count], rows)
+        columns = ["picture", "true mask", *(t["name"] for t in targets)]
+        iou_rows = [(label, [t["metrics"]["iou_per_class"].get(label) for t in targets]) for label in summary["labels"]]
+        return {"mask_columns": columns, "masks_png": base64.b64encode(png).decode(), "iou_rows": iou_rows,
+                "colours": [(label, "#%02x%02x%02x" % charts.MASK_COLOURS[i % len(charts.MASK_COLOURS)])
+                            for i, label in enumerate(summary["labels"])]}, {"masks.png": png}
 
     def prepare_y(self, recipe, y, part):
         import numpy as np
@@ -85,13 +118,30 @@ class Segmentation(TaskKind):
         return None
 
     def measure(self, recipe, outputs, y):
-        confusion = mask_confusion(y, predicted_mask(outputs), len(recipe.labels))
+        predicted = predicted_mask(outputs)
+        confusion = mask_confusion(y, predicted, len(recipe.labels))
         ious, miou, pixel_accuracy = iou_from_confusion(confusion)
         return {"miou": miou, "pixel_accuracy": pixel_accuracy,
-                "iou_per_class": dict(zip(recipe.labels, ious)), "confusion": confusion.tolist()}
+                "iou_per_class": dict(zip(recipe.labels, ious)), "confusion": confusion.tolist(),
+                "sample_masks": predicted[:REPORT_PICTURES].astype(int).tolist()}
 
     def compare(self, metrics, reference):
         return {"miou_drop": reference["miou"] - metrics["miou"]}
+
+    def output_metadata(self, recipe, tensor, labels_file):
+        labels = list(recipe.labels)
+        shape = "x".join(str(d) for d in tensor.shape[1:3])
+        return OutputMetadata(tensor.name, f"Scores of the {len(labels)} classes for each pixel of a {shape} mask, "
+                                           f"in the order of {labels_file}, {tensor.dtype}", labels,
+                              f"segments {len(labels)} classes")
+
+    def bundle_values(self, output_tensor):
+        shape = output_tensor["shape"]
+        return {"mask": {"height": shape[0], "width": shape[1], "channels": shape[2] if len(shape) == 3 else 1}}
+
+    def golden(self, recipe, output):
+        mask = wrapper_mask(output)
+        return {"mask_shape": list(mask.shape), "mask": [int(v) for v in mask.reshape(-1)]}
 
     def line(self, metrics):
         drop = f" (drop {metrics['miou_drop']:+.4f})" if "miou_drop" in metrics else ""

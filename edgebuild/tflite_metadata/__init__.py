@@ -44,7 +44,7 @@ class ModelFacts:
     input: InputFacts
     output_name: str
     output_description: str
-    labels: list[str]  # as the recipe says them; labels.txt escapes line breaks (labels_text)
+    labels: list[str]  # as the recipe says them; labels.txt escapes line breaks (labels_text); none: no file
 
 
 def labels_text(labels) -> str:
@@ -105,7 +105,8 @@ def metadata_object(facts: ModelFacts):
     tensor_out.description = facts.output_description
     tensor_out.content = out_content
     tensor_out.stats = s.StatsT()
-    tensor_out.associatedFiles = [labels]
+    if facts.labels:  # (a regression's single value has none)
+        tensor_out.associatedFiles = [labels]
 
     subgraph = s.SubGraphMetadataT()
     subgraph.inputTensorMetadata = [tensor_in]
@@ -153,7 +154,8 @@ def with_metadata(model: bytes, facts: ModelFacts) -> bytes:
         tree.buffers[entry.buffer] = buffer
     builder = flatbuffers.Builder(len(model) + 4096)
     builder.Finish(tree.Pack(builder), MODEL_IDENTIFIER)
-    return bytes(builder.Output()) + _zip({LABELS_FILE: labels_text(facts.labels).encode()})
+    packed = _zip({LABELS_FILE: labels_text(facts.labels).encode()}) if facts.labels else b""
+    return bytes(builder.Output()) + packed
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

@@ -24,7 +24,7 @@ def test_names_and_floats():
 def test_a_single_sigmoid_unit_is_two_classes():
     import numpy as np
 
-    from edgebuild.bundle.golden import class_scores
+    from edgebuild.kinds.classification import class_scores
     from edgebuild.kinds.classification import predicted_classes
 
     outputs = np.array([[0.2], [0.7], [0.5]], np.float32)
