@@ -109,7 +109,8 @@ class DatasetSpec(Strict):
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seed of the train/test shuffle.")
     color_mode: Literal["rgb", "grayscale"] = Field(
-        "rgb", description="image_folder and mask_folder only: how images are read.")
+        "rgb", description="image_folder and mask_folder: how images are read; npz: given, it says x holds pictures "
+        "([n, height, width, 3] or [n, height, width, 1]) of this colour, which the shipped model's metadata records.")
 
 
 class Normalize(Strict):

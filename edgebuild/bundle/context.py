@@ -84,6 +84,7 @@ def standard_metadata(model: bytes, input_tensor: dict) -> dict | None:
     image = tensor.get("content") == "ImageProperties"
     as_is = all(abs(m) < 1e-6 for m in norm["mean"]) and all(abs(v - 1) < 1e-6 for v in norm["std"])
     return {"image": image, "color": tensor.get("color_space"), "mean": norm["mean"], "std": norm["std"],
+            "labels": found["labels"] is not None,
             "mediapipe": image and (input_tensor["dtype"] == "float32" or (input_tensor["dtype"] == "uint8" and as_is))}
 
 

@@ -21,7 +21,7 @@ from .literals import camel
 PLATFORM = "ios"
 
 TEMPLATES = {
-    "Classifier.swift.j2": "Sources/{module}/{name}Classifier.swift",
+    "Wrapper.swift.j2": "Sources/{module}/{class_name}.swift",
     "Processing.swift.j2": "Sources/{module}/{name}Processing.swift",
     "GoldenTests.swift.j2": "Tests/{module}Tests/{name}GoldenTests.swift",
     "Podfile.j2": "Podfile.snippet",

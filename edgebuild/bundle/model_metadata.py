@@ -25,12 +25,14 @@ QUANTIZED_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32
 
 
 def color(recipe: Recipe) -> str | None:
-    """"rgb" or "grayscale" for an image dataset, else None."""
-    source = recipe.spec.dataset.source
+    """"rgb" or "grayscale" for an image dataset (an npz whose recipe gives its color_mode), else None."""
+    source, dataset = recipe.spec.dataset.source, recipe.spec.dataset
+    if source == DatasetSource.npz and "color_mode" in dataset.model_fields_set:
+        return dataset.color_mode
     if source not in IMAGE_SOURCES:
         return None
     if source in (DatasetSource.image_folder, DatasetSource.mask_folder):
-        return recipe.spec.dataset.color_mode
+        return dataset.color_mode
     return "grayscale"
 
 

@@ -116,8 +116,9 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     elif data.path is not None:
         problems.append((("dataset", "path"), f"source {data.source.value} takes no path"))
     if "color_mode" in data.model_fields_set and data.source not in (DatasetSource.image_folder,
-                                                                       DatasetSource.mask_folder):
-        problems.append((("dataset", "color_mode"), "applies to sources image_folder and mask_folder only"))
+                                                                       DatasetSource.mask_folder, DatasetSource.npz):
+        problems.append((("dataset", "color_mode"), "applies to sources image_folder, mask_folder and npz (whose x "
+                                                    "then holds pictures) only"))
     if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
         problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
     norm = spec.preprocess.normalize

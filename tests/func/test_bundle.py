@@ -316,7 +316,7 @@ def test_the_api_check_fails_when_swift_would_hand_int8_to_the_swift_api(bundled
     recipe = next(r for r in api.validate(root=bundled.root) if r.name == "twin")
     ctx = context(recipe, RecipeLayout(bundled.root, "twin"), "ios", ios.settings(recipe))
     ctx.update(c_api=False, c_api_tensors=[])  # as the wrapper was before: TensorFlowLiteSwift for every model
-    source = render.environment(recipe, "ios").get_template("Classifier.swift.j2").render(**ctx).encode()
+    source = render.environment(recipe, "ios").get_template("classification/Wrapper.swift.j2").render(**ctx).encode()
     found = swift_api.problems(source, "int8", "int8")
     assert found == [
         "interpreter.copy: the input tensor is int8, which Tensor.DataType has no case for: it throws "

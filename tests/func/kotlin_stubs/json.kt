@@ -12,4 +12,5 @@ class JSONArray {
     fun length(): Int = TODO()
     fun getJSONObject(index: Int): JSONObject = TODO()
     fun getDouble(index: Int): Double = TODO()
+    fun getInt(index: Int): Int = TODO()  // android's org.json.JSONArray: public int getInt(int index)
 }

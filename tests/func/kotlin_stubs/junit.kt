@@ -10,4 +10,11 @@ object Assert {
 
     @JvmStatic
     fun assertEquals(expected: Float, actual: Float, delta: Float) {}
+
+    // org.junit.Assert (JUnit 4.13): assertTrue(boolean condition), assertTrue(String message, boolean condition)
+    @JvmStatic
+    fun assertTrue(condition: Boolean) {}
+
+    @JvmStatic
+    fun assertTrue(message: String?, condition: Boolean) {}
 }
