@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import StepError
+from .kinds.segmentation import resize_nearest
 from .layout import RecipeLayout, write_bytes, write_json
 from .recipe import Recipe
 from .schema import DatasetSource, Preprocess
@@ -222,17 +223,6 @@ def resize_bilinear(images, size: tuple[int, int]):
     wy, wx = wy.reshape(shape_y), wx.reshape(shape_x)
     rows = images[:, y0] * (1 - wy) + images[:, y1] * wy
     return (rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx).astype(np.float32)
-
-
-def resize_nearest(masks, size: tuple[int, int]):
-    """Nearest-neighbour resize of (N, H, W) masks: each output pixel takes the input pixel under its
-    centre (as tf.image.resize with method="nearest" and PIL's NEAREST)."""
-    import numpy as np
-
-    height, width = masks.shape[1:3]
-    rows = np.minimum(((np.arange(size[0]) + 0.5) * (height / size[0])).astype(int), height - 1)
-    cols = np.minimum(((np.arange(size[1]) + 0.5) * (width / size[1])).astype(int), width - 1)
-    return masks[:, rows][:, :, cols]
 
 
 def resolve_preprocess(preprocess: Preprocess, x_train) -> dict:

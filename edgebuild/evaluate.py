@@ -23,6 +23,7 @@ from .recipe import Recipe
 from .sources import SourceInfo, load_model, model_files, predict, source_model_path
 from .step import Step
 
+VALIDATION_METRICS = ("output_snr_db", "output_cosine")  # from a LiteRT Quantizer target's validation.json
 BATCH = 1024
 EVAL_MAX_SAMPLES = 10_000
 WARMUP_INVOKES, WARMUP_SECONDS = 10, 0.5
@@ -200,10 +201,9 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "input_dtype": runner.input["dtype"].__name__,
         "output_dtype": runner.output["dtype"].__name__,
     }
-    if recipe.backend(recipe.target(target)) == "litert_quantizer":
-        from .quantizer import validation_metrics
-
-        metrics.update(validation_metrics(layout, target))
+    if recipe.backend(recipe.target(target)) == "litert_quantizer":  # what the quantizer's validate() measured
+        validation = read_json(layout.validation(target))
+        metrics.update({key: validation[key] for key in VALIDATION_METRICS})
     write_json(layout.metrics(target), metrics)
     progress.say(f"{recipe.kind.line(metrics)}, {metrics['size_bytes'] / 1000:.1f} KB, {median:.3f} ms median")
     return metrics

@@ -55,14 +55,6 @@ def prune(root: Path, steps: list[Step]) -> list[Path]:
     return removed
 
 
-def task(root: Path, steps: list[Step]) -> dict:
-    from .tasks import run_step
-
-    return {"basename": PRUNE_TASK, "doc": "remove what no recipe step writes (removed recipes and targets)",
-            "actions": [(run_step, [prune, (root, steps), ()])],
-            "uptodate": [lambda: not stale(root, steps)]}
-
-
 def clean(root: Path, recipe_names: list[str]) -> list[Path]:
     """`edgebuild clean`: remove these recipes' outputs (build/<recipe>/, dist/<recipe>/, its zips)."""
     from .bundle import PLATFORMS

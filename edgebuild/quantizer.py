@@ -218,8 +218,3 @@ def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> i
                  f"cosine {validation['output_cosine']:.5f}")
     return len(quantized)
 
-
-def validation_metrics(layout: RecipeLayout, target: str) -> dict:
-    """What the evaluate step adds to metrics.json for a quantizer target."""
-    found = read_json(layout.validation(target))
-    return {"output_snr_db": found["output_snr_db"], "output_cosine": found["output_cosine"]}

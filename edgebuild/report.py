@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 from . import charts
+from .datasets import load_prepared
 from .layout import RecipeLayout, index_reports, read_json, write_bytes
 from .quantdebug import TOP_LAYERS
 from .recipe import Recipe
@@ -58,7 +59,8 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
     sign = 1 if kind.higher_is_better else -1
     focus = shipped or max(targets, key=lambda t: (sign * t["metrics"][kind.primary], -t["metrics"]["size_bytes"]))["name"]
     focus_target = next(t for t in targets if t["name"] == focus)
-    section, files = kind.report_context(summary, focus_target, layout)
+    data = load_prepared(layout, "golden_raw", "y_test") if kind.report_reads_data else None
+    section, files = kind.report_context(summary, focus_target, data)
     thresholds = [name for name in (*kind.thresholds, *THRESHOLD_ORDER) if any(name in t["thresholds"] for t in targets)]
     gate_rows = []
     for target in targets:

@@ -131,6 +131,13 @@ def all_steps(recipes: list[Recipe]) -> list[Step]:
     return steps + ([report.index_step(recipes, recipes[0].root)] if recipes else [])
 
 
+def prune_task(root, steps: list[Step]) -> dict:
+    """The doit task that removes what no step writes; up to date while nothing is stale."""
+    return {"basename": PRUNE_TASK, "doc": "remove what no recipe step writes (removed recipes and targets)",
+            "actions": [(run_step, [prune.prune, (root, steps), ()])],
+            "uptodate": [lambda: not prune.stale(root, steps)]}
+
+
 def all_tasks(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
     """doit tasks for these recipes; with `prune_stale` (a build of every recipe), a first task that
     removes whatever under build/ and dist/ no step declares."""
@@ -142,7 +149,7 @@ def all_tasks(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
     tasks.append(doit_task(index, INDEX_TASK, None))
     if prune_stale:
         every_step = [s for steps in per_recipe.values() for s in steps] + [index]
-        tasks.insert(0, prune.task(recipes[0].root, every_step))
+        tasks.insert(0, prune_task(recipes[0].root, every_step))
         for task in tasks[1:]:  # prune first: listed first in each recipe's group, and before any data step
             if task.get("name") in (None, "data") or task["basename"] == INDEX_TASK:
                 task["task_dep"] = [PRUNE_TASK]

@@ -9,7 +9,8 @@ from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
 from . import model_metadata, runtimes
-from .golden import TOP_K, golden_vectors
+from ..kinds.classification import TOP_K
+from .golden import golden_vectors
 from .literals import camel
 
 

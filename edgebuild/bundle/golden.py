@@ -10,20 +10,12 @@ JSONDecoder (`.convertFromString`) read back.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 from ..evaluate import TFLiteRunner
+from ..kinds import json_float
 
-TOP_K = 3
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
-NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def json_float(value: float) -> float | str:
-    """A float as JSON can carry it: itself, or "NaN" / "Infinity" / "-Infinity"."""
-    value = float(value)
-    return value if math.isfinite(value) else NON_FINITE[repr(value)]
 
 
 def edge_samples(raw):

@@ -7,109 +7,20 @@ The steps never test which task a recipe has; they ask its kind:
     reference, evaluate/<t>, keep_float: auto
                measure: metrics of a model's outputs on the test split; compare: against the reference
     gate       rules: the kind's own thresholds; search_limits: what keep_float: auto meets
-    ship       output_facts: the standard metadata of the output
+    ship       output_metadata: the output's part of the standard metadata
     bundles    wrapper, golden vectors, templates (templates/<platform>/<kind>/)
     report     columns of the target table and its own section (templates/report/kinds/<kind>.*.j2)
 
-Adding a kind: a module here with a `TaskKind` subclass, its templates, its thresholds in
-`schema.Thresholds`, its name in `schema.Task`, and one line in `KINDS` below.
-Nothing here imports NumPy at module level: validating a recipe asks a kind for its thresholds.
+Adding a kind: a module here with a `TaskKind` subclass (the interface is in base.py), its templates
+(templates/android/<kind>/, templates/ios/<kind>/, templates/report/kinds/), its thresholds in
+`schema.Thresholds`, its name in `schema.Task`, and one line in `KINDS` below. The kinds do no I/O of
+their own (the steps read and write), and import NumPy only inside functions: validating a recipe asks
+a kind for its thresholds.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
-COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")
-
-
-class Rule(tuple):
-    """A gate rule: (metric it reads, how a value is shown, the failure line, measured passes when ...)."""
-
-    def __new__(cls, metric: str, show: Callable | None, template: str, ok: Callable):
-        return super().__new__(cls, (metric, show, template, ok))
-
-
-def at_least(metric: str, threshold: str, digits: int = 4) -> Rule:
-    return Rule(metric, lambda v: f"{v:.{digits}f}", f"{metric} {{m}} < {threshold} {{l}}", lambda m, l: m >= l)
-
-
-def at_most(metric: str, threshold: str, digits: int = 4) -> Rule:
-    return Rule(metric, lambda v: f"{v:.{digits}f}", f"{metric} {{m}} > {threshold} {{l}}",
-                lambda m, l: m <= l + 1e-12)
-
-
-class OutputMetadata(NamedTuple):
-    """What the shipped model's standard metadata says of its output."""
-
-    name: str  # the output's metadata name (MediaPipe's ImageEmbedder reports a regression's values under it)
-    description: str
-    labels: list[str]  # packed as TENSOR_AXIS_LABELS on the output; none: no file
-    summary: str  # the model's description when the recipe gives none: "<recipe>: <summary>"
-
-
-class TaskKind:
-    """What one task kind answers for the steps. Subclasses set the class attributes and the methods."""
-
-    name: str
-    labels_required: bool = True  # classification and segmentation name their classes
-    rules: dict[str, Rule] = {}  # its own thresholds, in report order
-    search_limits: tuple[str, ...] = ()  # the thresholds keep_float: auto must meet (besides max_size_kb)
-    primary: str  # the metric that sums a model up (reports, the index, ship.json's reference)
-    higher_is_better: bool = True
-    shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
-    columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)
-    wrapper: str  # the bundles' class suffix: <Name>Classifier, <Name>Regressor, ...
-    verb: str  # the wrappers' method: classify, predict, segment
-    report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
-    report_reads_data: bool = False  # its report section shows test samples from data.npz
-
-    def report_context(self, summary: dict, focus: dict, layout) -> tuple[dict, dict[str, bytes]]:
-        """Its report section's values (templates/report/kinds/<name>.*.j2), and its files under charts/
-        (`report_files`) as bytes; `focus` is the shipped target (else the best one) from summary.json."""
-        return {}, {}
-
-    @property
-    def thresholds(self) -> tuple[str, ...]:
-        return tuple(self.rules)
-
-    def prepare_y(self, recipe, y, part: str):
-        """The targets of one split, checked and typed; a StepError names what is wrong."""
-        raise NotImplementedError
-
-    def check_output(self, recipe, output_shape: list, y_test) -> str | None:
-        """Why the model's output (shape without the batch) does not fit the labels and data, or None."""
-        raise NotImplementedError
-
-    def measure(self, recipe, outputs, y) -> dict:
-        """Metrics of a model's (float) outputs against the test split's targets."""
-        raise NotImplementedError
-
-    def compare(self, metrics: dict, reference: dict) -> dict:
-        """The metrics relative to the unconverted model's (drops, increases)."""
-        raise NotImplementedError
-
-    def line(self, metrics: dict) -> str:
-        """The progress line's part on the metrics."""
-        raise NotImplementedError
-
-    def output_metadata(self, recipe, tensor, labels_file: str) -> OutputMetadata:
-        """The output's part of the standard metadata (`tensor`: inspection.TensorInfo)."""
-        raise NotImplementedError
-
-    def bundle_values(self, output_tensor: dict) -> dict:
-        """What the bundles' templates need to know besides the tensors (bundle/context.py's `_tensor`)."""
-        return {}
-
-    def golden(self, recipe, output) -> dict:
-        """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors."""
-        raise NotImplementedError
-
-    def output_names(self, recipe, width: int) -> list[str]:
-        """What the output's values are called: the labels."""
-        return list(recipe.labels)
-
-
-from . import classification, regression, segmentation  # noqa: E402  (the modules subclass TaskKind)
+from . import classification, regression, segmentation
+from .base import COMMON_THRESHOLDS, OutputMetadata, Rule, TaskKind, at_least, at_most, json_float
 
 KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (classification.KIND, regression.KIND, segmentation.KIND)}
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from ..errors import StepError
-from . import OutputMetadata, TaskKind, at_least, at_most
+from .base import OutputMetadata, TaskKind, at_least, at_most
+
+
+TOP_K = 3  # the labels the bundles' wrappers return by default, and the golden vectors hold
 
 
 def predicted_classes(outputs):
@@ -95,7 +98,7 @@ class Classification(TaskKind):
         return OutputMetadata(tensor.name, f"Scores of the {len(labels)} classes, in the order of {labels_file}, "
                                            f"{tensor.dtype}", labels, f"{len(labels)} classes")
 
-    def report_context(self, summary, focus, layout):
+    def report_context(self, summary, focus, data):
         confusion = focus["metrics"]["confusion"]
         per_class = [(label, row[i], sum(row), row[i] / sum(row) if sum(row) else None)
                      for i, (label, row) in enumerate(zip(summary["labels"], confusion))]
@@ -104,7 +107,7 @@ class Classification(TaskKind):
     def golden(self, recipe, output):
         import numpy as np
 
-        from ..bundle.golden import TOP_K, json_float
+        from .base import json_float
 
         scores = class_scores(output, len(recipe.labels))
         order = np.argsort(-scores, kind="stable")[:TOP_K]  # NaN last, ties: the earlier label first

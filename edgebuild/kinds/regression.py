@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import StepError
-from . import OutputMetadata, TaskKind, at_most
+from .base import OutputMetadata, TaskKind, at_most
 
 
 REPORT_POINTS, HISTOGRAM_BINS = 500, 12
@@ -30,7 +30,7 @@ class Regression(TaskKind):
     wrapper = "Regressor"
     report_files = ("predicted.svg", "residuals.svg")
 
-    def report_context(self, summary, focus, layout):
+    def report_context(self, summary, focus, data):
         from .. import charts
 
         metrics, name = focus["metrics"], focus["name"]
@@ -108,7 +108,7 @@ class Regression(TaskKind):
                                         f"{tensor.dtype}", names, f"predicts {', '.join(names)}")
 
     def golden(self, recipe, output):
-        from ..bundle.golden import json_float
+        from .base import json_float
 
         values = output.reshape(-1)
         return {"values": [{"name": name, "value": json_float(v)}

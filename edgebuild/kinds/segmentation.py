@@ -7,11 +7,22 @@ and `miou` the mean over the classes whose denominator is not 0.
 from __future__ import annotations
 
 from ..errors import StepError
-from . import OutputMetadata, TaskKind, at_least, at_most
+from .base import OutputMetadata, TaskKind, at_least, at_most
 from .classification import class_indices
 
 IGNORE = 255
 REPORT_PICTURES = 4  # the first test pictures whose masks the report shows
+
+
+def resize_nearest(masks, size: tuple[int, int]):
+    """Nearest-neighbour resize of (N, H, W) masks: each output pixel takes the input pixel under its
+    centre (as tf.image.resize with method="nearest" and PIL's NEAREST)."""
+    import numpy as np
+
+    height, width = masks.shape[1:3]
+    rows = np.minimum(((np.arange(size[0]) + 0.5) * (height / size[0])).astype(int), height - 1)
+    cols = np.minimum(((np.arange(size[1]) + 0.5) * (width / size[1])).astype(int), width - 1)
+    return masks[:, rows][:, :, cols]
 
 
 def predicted_mask(outputs):
@@ -27,8 +38,6 @@ def predicted_mask(outputs):
 def mask_confusion(masks, predicted, n_classes: int):
     """The [true, predicted] pixel counts over every pixel whose mask is not IGNORE."""
     import numpy as np
-
-    from ..datasets import resize_nearest
 
     if masks.shape[1:3] != predicted.shape[1:3]:
         masks = resize_nearest(masks, predicted.shape[1:3])
@@ -75,13 +84,11 @@ class Segmentation(TaskKind):
     report_files = ("masks.png",)
     report_reads_data = True
 
-    def report_context(self, summary, focus, layout):
+    def report_context(self, summary, focus, data):
         import base64
 
         from .. import charts
-        from ..datasets import load_prepared
 
-        data = load_prepared(layout, "golden_raw", "y_test")
         count = min(REPORT_PICTURES, len(data.golden_raw))
         targets = summary["targets"]
         rows = [[data.y_test[i], *(t["metrics"]["sample_masks"][i] for t in targets)] for i in range(count)]

@@ -17,11 +17,11 @@ EXAMPLES = ["digits_cnn", "wine_savedmodel", "photos_cnn", "digits_tflite"]
 MEASURED_HERE = ("metrics.json", "verdict.json", "summary.json", "report.html", "report.md", "latency.svg")
 
 
-def example_project(root: Path) -> Path:
+def example_project(root: Path, examples=EXAMPLES) -> Path:
     (root / "recipes").mkdir(parents=True)
     for part in ("models", "data", "quant"):
         shutil.copytree(REPO / part, root / part)
-    for name in EXAMPLES:
+    for name in examples:
         shutil.copy(REPO / "recipes" / f"{name}.yaml", root / "recipes")
     return root
 
@@ -72,6 +72,19 @@ def test_a_cluster_build_gives_the_local_bytes_and_uses_both_workers(tmp_path, l
     assert again.returncode == 0, again.stderr
     assert again.stdout.split() == ["0", "False", "False"]
     assert "ran on the cluster" not in again.stderr
+
+
+@pytest.mark.slow
+def test_regression_and_segmentation_build_on_the_cluster_as_here(tmp_path):
+    kinds = ["diabetes_regression", "shapes_segmentation"]
+    here = example_project(tmp_path / "here", kinds)
+    assert edgebuild(here).returncode == 0
+    there = example_project(tmp_path / "there", kinds)
+    result = edgebuild(there, "--dask", "local:2")
+    assert result.returncode == 0, result.stderr
+    local, cluster = artifacts(here), artifacts(there)
+    assert sorted(cluster) == sorted(local) and "dist/shapes-ios.zip" in cluster
+    assert [name for name in cluster if cluster[name] != local[name]] == []
 
 
 NOOP = """

@@ -3,6 +3,7 @@ one step, steps read only what they declare, a deleted or edited output comes ba
 through its own step, and two clean builds of the examples give the same bytes in dist/."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -119,6 +120,17 @@ def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path
     assert [p for p in sorted(shipped) if first[p] != second[p]] == []
     models = [p for p in first if p.endswith(".tflite") or p.endswith("ship.json")]
     assert [p for p in models if first[p] != second[p]] == []
+
+
+@pytest.mark.slow
+def test_classification_examples_give_the_bytes_they_gave_before_task_kinds(examples):
+    """Models, ship.json, shipped models, bundle manifests (which hash every bundle file) and zips of the seven
+    classification examples, against what the last build before task kinds wrote (33b2be1, recorded in
+    tests/data/). A change of TensorFlow or LiteRT may change these bytes: rebuild that commit to renew them."""
+    recorded = json.loads((REPO / "tests/data/classification_before_task_kinds.json").read_text())["sha256"]
+    built = files(examples.root)
+    assert len(recorded) == 67
+    assert [p for p in sorted(recorded) if hashlib.sha256(built[p]).hexdigest() != recorded[p]] == []
 
 
 # --- lost and changed outputs come back -------------------------------------------------------------

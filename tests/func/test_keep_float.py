@@ -53,7 +53,8 @@ def test_auto_finds_a_passing_model_where_full_int8_fails(cancer):
     assert found["steps"][0] == full and full["float_layers"] == 0
     assert 0 < best["float_layers"] < found["ops"]
     metrics = json.loads(cancer.path("build/cancer/mixed/metrics.json").read_text())
-    assert metrics["accuracy"] == best["accuracy"] and metrics["size_bytes"] == best["size_bytes"]
+    assert found["metric"] == "accuracy"
+    assert metrics["accuracy"] == best["value"] and metrics["size_bytes"] == best["size_bytes"]
     assert json.loads(cancer.path("build/cancer/mixed/verdict.json").read_text())["passed"]
     # the smallest passing attempt of the whole search, and nothing kept that it could do without
     passing = [s for s in found["steps"] if s["passed"]]
@@ -108,7 +109,7 @@ def test_a_search_that_cannot_pass_says_how_far_it_got(cancer):
     assert not found["passed"] and all(s["float_layers"] <= 1 for s in found["steps"])
     line = next(f for f in result.failures if "keep_float: auto found no passing model" in f)
     assert f"the best kept {found['best']['float_layers']} of {found['ops']} ops in float" in line
-    assert f"accuracy {found['best']['accuracy']:.4f}" in line
+    assert f"accuracy {found['best']['value']:.4f}" in line
     cancer.edit("recipes/cancer.yaml", "keep_float: auto, max_float_layers: 1}", "keep_float: auto}")
 
 

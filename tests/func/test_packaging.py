@@ -47,6 +47,7 @@ def test_example_recipes_build_and_pass(tmp_path):
     assert result.returncode == 0, result.stderr
     import json
 
-    for name in ("digits-dense", "digits-cnn", "cancer-tabular", "wine-savedmodel", "photos-cnn", "cancer-mixed", "digits-tflite"):
+    for name in ("digits-dense", "digits-cnn", "cancer-tabular", "wine-savedmodel", "photos-cnn", "cancer-mixed", "digits-tflite",
+                 "diabetes", "shapes"):
         summary = json.loads((tmp_path / "build" / name / "summary.json").read_text())
         assert summary["passed"], summary["failures"]

@@ -127,7 +127,7 @@ def test_segmentation_iou_matches_scikit_learn_over_pixels_that_are_not_ignored(
 def test_segmentation_masks_are_compared_at_the_output_resolution():
     import numpy as np
 
-    from edgebuild.datasets import resize_nearest
+    from edgebuild.kinds.segmentation import resize_nearest
 
     masks = np.kron(np.array([[[0, 1], [1, 0]]], np.uint8), np.ones((4, 4), np.uint8))  # 8x8, 4x4 blocks
     assert resize_nearest(masks, (2, 2)).tolist() == [[[0, 1], [1, 0]]]
