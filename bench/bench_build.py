@@ -8,6 +8,8 @@
 2. no-op `doit` vs `python -c "import doit, pydantic, yaml, jinja2"`                 goal <= 3x, < 0.3 s
 3. rebuild after a threshold edit vs the cold build                                   goal <= 0.1x
 4. peak memory (the largest sum over the process tree) of building every example recipe, and of the peer
+5. with --before PATH (another edgebuild checkout, e.g. a git worktree of an earlier commit): a cold build
+   of the example recipes both checkouts have, and a no-op, with this code vs that code     goal <= 1.0x
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ def project(tmp: Path, recipes: list[str]) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="cold builds of each side (the median is used)")
+    parser.add_argument("--before", type=Path, help="another edgebuild checkout to measure beside this one")
     args = parser.parse_args()
     edgebuild = [PY, "-m", "edgebuild.cli", "build"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,6 +86,38 @@ def main() -> None:
     print(f"{'threshold edit rebuild vs cold build (s)':44} {edit:10.2f} {cold:10.2f} {edit / cold:7.2f}  <= 0.1")
     print(f"{'peak RSS: all examples vs handwritten (MB)':44} {mem_ours:10.0f} {mem_peer:10.0f} {mem_ours / mem_peer:7.2f}")
     print(f"(median of {args.repeat} cold builds each, 7 no-ops; {Path(PY).name} {sys.version.split()[0]})")
+    if args.before:
+        before_and_after(args.before.resolve(), args.repeat)
+
+
+def before_and_after(before: Path, repeat: int) -> None:
+    """The examples both checkouts have, built cold with each checkout's code (its edgebuild on PYTHONPATH)."""
+    import os
+
+    shared = sorted({p.name for p in (before / "recipes").glob("*.yaml")} & {p.name for p in (REPO / "recipes").glob("*.yaml")})
+    envs = {"now": dict(os.environ, PYTHONPATH=str(REPO)), "before": dict(os.environ, PYTHONPATH=str(before))}
+    cold, noop = {"now": [], "before": []}, {"now": [], "before": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for _ in range(repeat):  # alternate, so drift in the machine's speed hits both sides
+            for side, env in envs.items():
+                root = project(tmp, shared)
+                started = time.perf_counter()
+                subprocess.run([PY, "-m", "edgebuild.cli", "build"], cwd=root, env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                cold[side].append(time.perf_counter() - started)
+                for _ in range(3):
+                    started = time.perf_counter()
+                    subprocess.run([PY, "-m", "doit"], cwd=root, env=env, check=True, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                    noop[side].append(time.perf_counter() - started)
+    now, then = statistics.median(cold["now"]), statistics.median(cold["before"])
+    noop_now, noop_then = statistics.median(noop["now"]), statistics.median(noop["before"])
+    print(f"\n{len(shared)} examples both checkouts have ({', '.join(n.removesuffix('.yaml') for n in shared)}):")
+    print(f"{'measure':44} {'now':>10} {'before':>10} {'ratio':>7}  goal")
+    print(f"{'cold build (s)':44} {now:10.2f} {then:10.2f} {now / then:7.2f}  <= 1.0")
+    print(f"{'no-op doit (s)':44} {noop_now:10.3f} {noop_then:10.3f} {noop_now / noop_then:7.2f}  <= 1.0")
+    print(f"(median of {repeat} cold builds and {3 * repeat} no-ops per side; before: {before})")
 
 
 if __name__ == "__main__":

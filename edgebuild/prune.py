@@ -13,7 +13,6 @@ from pathlib import Path
 
 from . import progress
 from .layout import BUILD_DIR, DIST_DIR, RecipeLayout
-from .recipe import PRUNE_TASK
 from .step import Step
 
 

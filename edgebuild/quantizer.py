@@ -20,7 +20,7 @@ import re
 
 from . import mixed, progress
 from .errors import StepError
-from .layout import RecipeLayout, read_json, write_bytes, write_json
+from .layout import RecipeLayout, write_bytes, write_json
 from .recipe import Recipe
 from .schema import Quantization, TargetSpec
 from .sources import export_paths, model_files, source_model_path

@@ -61,7 +61,8 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)
     return {
         "recipe": recipe.name, "description": recipe.spec.description or recipe.name, "hash": ship["recipe_hash"],
-        "name": name, "class_name": f"{name}{recipe.kind.wrapper}", "task": recipe.spec.task.value, "verb": recipe.kind.verb, "processing_name": f"{name}Processing",
+        "name": name, "class_name": f"{name}{recipe.kind.wrapper}", "processing_name": f"{name}Processing",
+        "task": recipe.spec.task.value, "verb": recipe.kind.verb,
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
         "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden,
         "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,

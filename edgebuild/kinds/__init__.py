@@ -22,6 +22,9 @@ from __future__ import annotations
 from . import classification, regression, segmentation
 from .base import COMMON_THRESHOLDS, OutputMetadata, Rule, TaskKind, at_least, at_most, json_float
 
+__all__ = ["COMMON_THRESHOLDS", "KINDS", "OutputMetadata", "Rule", "TaskKind", "all_rules", "at_least", "at_most",
+           "json_float", "kind_of"]
+
 KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (classification.KIND, regression.KIND, segmentation.KIND)}
 
 

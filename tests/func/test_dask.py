@@ -84,7 +84,8 @@ def test_regression_and_segmentation_build_on_the_cluster_as_here(tmp_path):
     assert result.returncode == 0, result.stderr
     local, cluster = artifacts(here), artifacts(there)
     assert sorted(cluster) == sorted(local) and "dist/shapes-ios.zip" in cluster
-    assert [name for name in cluster if cluster[name] != local[name]] == []
+    # (Keras stamps the save time into a training script's .keras: the models converted from it are the same)
+    assert [name for name in cluster if cluster[name] != local[name]] == ["build/diabetes/source/model.keras"]
 
 
 NOOP = """
