@@ -12,11 +12,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import lock, resources
+from . import resources
 from .errors import EdgebuildError, InputError, RecipeError
+from .graph import lock
 from .layout import RecipeLayout, read_json
 from .recipe import Recipe, discover, load_recipes
-from .schema import json_schema
+from .recipe.schema import json_schema
 
 DEP_FILE = ".doit.db"
 
@@ -37,7 +38,7 @@ def validate(paths=None, root=None) -> list[Recipe]:
 def plan(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
     """The doit task dicts for these recipes (no TensorFlow import, nothing run); `prune_stale` for a
     build of every recipe, which first removes what no step declares."""
-    from .tasks import all_tasks
+    from .graph.tasks import all_tasks
 
     return all_tasks(recipes, prune_stale)
 
@@ -82,9 +83,11 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from . import progress, remote, schedule, warm
+    from . import progress
     from .console import BuildReporter
-    from .tasks import INDEX_TASK
+    from .graph import schedule
+    from .graph.tasks import INDEX_TASK
+    from .run import remote, warm
 
     root = _root(root)
     recipes = validate(paths, root)
@@ -134,7 +137,7 @@ def _build_on_cluster(address: str, namespace: dict, selected: list[str], report
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from . import remote
+    from .run import remote
 
     count = address.split(":", 1)[1] if address.startswith("local:") else ""
     threads = int(count) + 1 if count.isdigit() else 16  # enough to keep every worker busy
@@ -185,7 +188,7 @@ class TargetStatus:
 
 def status(paths=None, root=None) -> list[TargetStatus]:
     """Whether each target is up to date, by doit's own dependency check (nothing is run)."""
-    from .tasks import recipe_steps, upstream
+    from .graph.tasks import recipe_steps, upstream
 
     root = _root(root)
     recipes = validate(paths, root)
@@ -205,7 +208,7 @@ def status(paths=None, root=None) -> list[TargetStatus]:
 
 def clean(paths=None, root=None) -> list[Path]:
     """Remove these recipes' outputs (default: every recipe's) under build/ and dist/; returns what went."""
-    from .prune import clean as remove_outputs
+    from .graph.prune import clean as remove_outputs
 
     root = _root(root)
     recipes = validate(paths, root)

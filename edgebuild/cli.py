@@ -113,7 +113,7 @@ def _schema(args) -> int:
 def _inspect(args) -> int:
     import json
 
-    from .inspection import inspect_model, save_weights
+    from .tflite.inspection import inspect_model, save_weights
 
     result = inspect_model(args.model)
     sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n" if args.json else result.text())

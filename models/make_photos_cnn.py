@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 from sklearn.datasets import load_sample_images
 
-from edgebuild.datasets import image_files, split_train_test
+from edgebuild.steps.datasets import image_files, split_train_test
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "data" / "photos"

@@ -62,7 +62,7 @@ def make_data():
 def train():
     import tensorflow as tf
 
-    from edgebuild.datasets import mask_folder_files, split_train_test
+    from edgebuild.steps.datasets import mask_folder_files, split_train_test
 
     pictures, masks = mask_folder_files(FOLDER)
     x = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) for p in pictures]) * np.float32(1 / 255)

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.datasets import load_wine
 
-from edgebuild.datasets import split_train_test
+from edgebuild.steps.datasets import split_train_test
 
 ROOT = Path(__file__).resolve().parent.parent
 wine = load_wine()

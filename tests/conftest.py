@@ -31,7 +31,7 @@ def iris_keras(tmp_path_factory) -> Path:
     import tensorflow as tf
     from sklearn.datasets import load_iris
 
-    from edgebuild.datasets import split_train_test
+    from edgebuild.steps.datasets import split_train_test
 
     iris = load_iris()
     data = split_train_test(iris.data.astype(np.float32), iris.target, 0.3, 0)

@@ -11,10 +11,10 @@
 """
 from __future__ import annotations
 
+from ..graph.step import Step
 from ..layout import RecipeLayout
 from ..recipe import Recipe
 from ..resources import template_files
-from ..step import Step
 from . import android, ios, render, ship
 
 PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}

@@ -2,14 +2,15 @@
 golden vectors, pinned runtimes, and the metadata JSON (nothing measured on this machine)."""
 from __future__ import annotations
 
-from .. import progress, tflite_metadata
-from ..datasets import load_prepared
-from ..evaluate import TFLiteRunner
+from .. import progress
 from ..errors import StepError
+from ..kinds.classification import TOP_K
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
+from ..steps.datasets import load_prepared
+from ..steps.evaluate import TFLiteRunner
+from ..tflite import metadata as tflite_metadata
 from . import model_metadata, runtimes
-from ..kinds.classification import TOP_K
 from .golden import golden_vectors
 from .literals import camel
 

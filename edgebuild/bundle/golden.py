@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..evaluate import TFLiteRunner
 from ..kinds import json_float
+from ..steps.evaluate import TFLiteRunner
 
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
 
@@ -36,7 +36,7 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
     """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them:
     the raw output's bytes, and what the wrapper makes of it (`expected(dequantized output)`: the task
     kind's golden fields, such as the top labels)."""
-    from ..datasets import apply_preprocess
+    from ..steps.datasets import apply_preprocess
 
     vectors = []
     for sample in [*raw, *edge_samples(raw)]:

@@ -13,13 +13,13 @@ are, so such a model reads right there only when that works out to mean 0 and st
 from __future__ import annotations
 
 from .. import progress
-from ..datasets import load_prepared
 from ..errors import StepError
-from ..inspection import TensorInfo, inspect_model
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
-from ..schema import IMAGE_SOURCES, DatasetSource
-from ..tflite_metadata import LABELS_FILE, InputFacts, ModelFacts, mismatches, signatures, with_metadata
+from ..recipe.schema import IMAGE_SOURCES, DatasetSource
+from ..steps.datasets import load_prepared
+from ..tflite.inspection import TensorInfo, inspect_model
+from ..tflite.metadata import LABELS_FILE, InputFacts, ModelFacts, mismatches, signatures, with_metadata
 
 QUANTIZED_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 

@@ -9,7 +9,7 @@ from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
 from ..resources import jinja_environment
-from ..tflite_metadata import labels_text
+from ..tflite.metadata import labels_text
 from .context import context
 from .literals import filters
 from .tree import remove_bundle, write_tree

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 
 from .. import progress
+from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, write_bytes, write_json
 from ..recipe import Recipe
-from ..step import Step
-from ..summary import shipped_target
+from ..steps.summary import shipped_target
 from . import model_metadata
 
 SHOWN_METRICS = ("size_bytes", "n_test")  # after the task kind's own (kinds.TaskKind.shown)

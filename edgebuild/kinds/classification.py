@@ -4,7 +4,6 @@ from __future__ import annotations
 from ..errors import StepError
 from .base import OutputMetadata, TaskKind, at_least, at_most
 
-
 TOP_K = 3  # the labels the bundles' wrappers return by default, and the golden vectors hold
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from ..errors import StepError
 from .base import OutputMetadata, TaskKind, at_most
 
-
 REPORT_POINTS, HISTOGRAM_BINS = 500, 12
 
 
@@ -31,7 +30,7 @@ class Regression(TaskKind):
     report_files = ("predicted.svg", "residuals.svg")
 
     def report_context(self, summary, focus, data):
-        from .. import charts
+        from ..steps import charts
 
         metrics, name = focus["metrics"], focus["name"]
         output = (summary["labels"] or ["value"])[0]

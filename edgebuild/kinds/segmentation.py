@@ -87,7 +87,7 @@ class Segmentation(TaskKind):
     def report_context(self, summary, focus, data):
         import base64
 
-        from .. import charts
+        from ..steps import charts
 
         count = min(REPORT_PICTURES, len(data.golden_raw))
         targets = summary["targets"]

@@ -18,9 +18,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import RecipeError
-from ..schema import NAME_PATTERN, RecipeSpec, TargetSpec
 from . import checks
 from .messages import pydantic_problems
+from .schema import NAME_PATTERN, RecipeSpec, TargetSpec
 from .yamlfile import parse, problem_lines
 
 RESERVED_TARGET_NAMES = checks.RESERVED_TARGET_NAMES

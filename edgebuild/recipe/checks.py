@@ -6,9 +6,17 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..schema import (CALIBRATED, CONVERTER_ONLY, FILE_SOURCES, IMAGE_SOURCES, QUANTIZER_ONLY, DatasetSource,
-                      Quantization, RecipeSpec)
 from ..kinds import COMMON_THRESHOLDS, KINDS, kind_of
+from .schema import (
+    CALIBRATED,
+    CONVERTER_ONLY,
+    FILE_SOURCES,
+    IMAGE_SOURCES,
+    QUANTIZER_ONLY,
+    DatasetSource,
+    Quantization,
+    RecipeSpec,
+)
 from .yamlfile import Loc
 
 RESERVED_TARGET_NAMES = {"source", "charts", "logs"}

@@ -7,9 +7,8 @@ import typing
 
 from pydantic import BaseModel, ValidationError
 
-from ..schema import RecipeSpec
+from .schema import RecipeSpec
 from .yamlfile import Loc
-
 
 _BRANCH_WORDS = {"str": "a string", "float": "a number", "int": "a whole number", "list[str]": "a list of strings",
                  "list[float]": "a list of numbers"}

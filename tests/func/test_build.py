@@ -3,9 +3,9 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import IRIS_RECIPE
-from edgebuild.evaluate import TFLiteRunner
+
+from edgebuild.steps.evaluate import TFLiteRunner
 
 
 def read(project, relative):
@@ -286,7 +286,7 @@ def test_conversions_start_from_one_traced_export_and_give_from_keras_models_byt
     import keras
     import tensorflow as tf
 
-    from edgebuild.sources import EXPORT_MIN_PARAMS
+    from edgebuild.steps.sources import EXPORT_MIN_PARAMS
 
     tf.keras.utils.set_random_seed(0)
     model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1024, activation="relu"),

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from edgebuild import tflite_metadata
-
 import swift_api
 from conftest import IRIS_RECIPE, Project
+
 from edgebuild.bundle import runtimes
+from edgebuild.tflite import metadata as tflite_metadata
 
 STUBS = Path(__file__).parent / "kotlin_stubs"
 NASTY_LABELS = ['quote " and \\ backslash', "${price} $x */ /*", "日本語 😀\nnew line"]

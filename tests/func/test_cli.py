@@ -117,7 +117,8 @@ def test_parallel_build(iris_project):
 @pytest.mark.slow
 def test_parallel_build_of_a_small_model_uses_one_worker(iris_project):
     """A second worker's TensorFlow import costs more than iris's conversions: -n 2 runs them in one."""
-    from edgebuild import api, schedule
+    from edgebuild import api
+    from edgebuild.graph import schedule
 
     estimate = schedule.parallel_seconds(api.validate(root=iris_project.root))
     assert estimate < schedule.PARALLEL_MIN_SECONDS

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 EXAMPLES = ["digits_cnn", "wine_savedmodel", "photos_cnn", "digits_tflite"]
@@ -190,8 +189,9 @@ def test_a_bad_address_is_one_line(tmp_path, iris_project):
 
 
 def test_latency_local_keeps_evaluations_here(iris_project):
-    from edgebuild import api, remote
-    from edgebuild.tasks import recipe_steps
+    from edgebuild import api
+    from edgebuild.graph.tasks import recipe_steps
+    from edgebuild.run import remote
 
     (recipe,) = api.validate(root=iris_project.root)
     steps = {s.name: s for s in recipe_steps(recipe)}

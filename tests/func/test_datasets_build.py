@@ -2,7 +2,6 @@
 import json
 
 import numpy as np
-
 from conftest import IRIS_RECIPE
 
 TRAIN_IMAGES = """\

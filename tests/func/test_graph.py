@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, Project
+
 from edgebuild import api
-from edgebuild.tasks import all_steps, run_step
+from edgebuild.graph.tasks import all_steps, run_step
 
 LATENCY_BEARING = ("metrics.json", "summary.json", "report.html", "report.md", "latency.svg")
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgebuild.inspection import inspect_model, weights
+from edgebuild.tflite.inspection import inspect_model, weights
 
 MODES = ["float32", "float16", "dynamic_int8", "int8", "int16x8"]
 

@@ -3,7 +3,6 @@ import json
 import shutil
 
 import pytest
-
 from conftest import REPO, Project
 
 CANCER = """\
@@ -65,7 +64,7 @@ def test_auto_finds_a_passing_model_where_full_int8_fails(cancer):
     # the kept ops are the standardization at the model's input, which the search found from the graph
     assert {op["op"] for op in found["kept"]} <= {"SUB", "MUL", "DIV"}
     # the float ops are in the model: LiteRT runs float SUB/MUL on the float input before quantizing
-    from edgebuild.inspection import inspect_model
+    from edgebuild.tflite.inspection import inspect_model
 
     shown = inspect_model(cancer.path("build/cancer/mixed/model.tflite"))
     assert [op.op for op in shown.ops][:len(found["kept"])] == [op["op"] for op in found["kept"]]
@@ -152,7 +151,7 @@ def test_auto_through_the_litert_quantizers_per_layer_recipe(cancer):
     assert len(kept_rules) == len(found["kept"])
     if not found["fully_quantized"]["passed"]:
         assert found["kept"] and found["conversions"] > 1
-    from edgebuild.inspection import inspect_model
+    from edgebuild.tflite.inspection import inspect_model
 
     shown = inspect_model(cancer.path("build/cancer/lrq/model.tflite"))
     tensors = {t.index: t for t in shown.tensors}

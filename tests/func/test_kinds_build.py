@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import swift_api
 from conftest import Project
 
@@ -46,7 +45,7 @@ def _image_regression(project: Project) -> None:
     import tensorflow as tf
     from PIL import Image
 
-    from edgebuild.datasets import mask_folder_files
+    from edgebuild.steps.datasets import mask_folder_files
 
     pictures, masks = mask_folder_files(project.path("data/shapes"))
     x = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) for p in pictures[:60]])
@@ -83,9 +82,9 @@ def test_segmentation_metrics_are_recomputed_by_scikit_learn(kinds):
     """mIoU over non-ignored pixels at the model's output resolution, from the target's own model."""
     from sklearn.metrics import accuracy_score, jaccard_score
 
-    from edgebuild.datasets import load_prepared
-    from edgebuild.evaluate import TFLiteRunner
     from edgebuild.layout import RecipeLayout
+    from edgebuild.steps.datasets import load_prepared
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     found = summary(kinds, "shapes")
     assert found["task"] == "segmentation" and found["primary"] == "miou"
@@ -106,9 +105,9 @@ def test_segmentation_metrics_are_recomputed_by_scikit_learn(kinds):
 def test_regression_metrics_gates_and_the_keep_float_search_use_mae(kinds):
     from sklearn.metrics import mean_absolute_error
 
-    from edgebuild.datasets import load_prepared
-    from edgebuild.evaluate import TFLiteRunner
     from edgebuild.layout import RecipeLayout
+    from edgebuild.steps.datasets import load_prepared
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     found = summary(kinds, "diabetes")
     data = load_prepared(RecipeLayout(kinds.root, "diabetes"), "x_test", "y_test")
@@ -170,8 +169,8 @@ def mediapipe(script: str, model: Path, pictures, tmp_path) -> dict:
 
 
 def pictures_of(project, name):
-    from edgebuild.datasets import load_prepared
     from edgebuild.layout import RecipeLayout
+    from edgebuild.steps.datasets import load_prepared
 
     x = load_prepared(RecipeLayout(project.root, name), "x_test").x_test
     return np.round(x * 255).astype(np.uint8)  # the recipe scales pixels by 1/255: these are the pictures
@@ -179,7 +178,7 @@ def pictures_of(project, name):
 
 @pytest.mark.parametrize("name,target", [("shapes", "int8"), ("shapes-float", "fp32")])
 def test_mediapipe_segments_the_shipped_model_as_litert_does(kinds, name, target, tmp_path):
-    from edgebuild.evaluate import TFLiteRunner
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     assert json.loads(kinds.path(f"build/{name}/ship.json").read_text())["target"] == target
     shipped = kinds.path(f"build/{name}/shipped.tflite")
@@ -216,7 +215,7 @@ print(json.dumps({"names": [e.head_name for e in found], "values": [e.embedding.
 
 
 def test_mediapipe_embedder_returns_the_regression_value_under_its_name(kinds, tmp_path):
-    from edgebuild.evaluate import TFLiteRunner
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     shipped = kinds.path("build/share/shipped.tflite")
     pictures = pictures_of(kinds, "share")

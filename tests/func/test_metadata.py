@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebuild import tflite_metadata
-from edgebuild.inspection import inspect_model, weights
+from edgebuild.tflite import metadata as tflite_metadata
+from edgebuild.tflite.inspection import inspect_model, weights
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLISHED = sorted((REPO / "tests" / "data" / "published").glob("*.tflite"))
@@ -66,8 +66,8 @@ def test_shipped_model_says_what_the_recipe_says(photos, name, target):
 @pytest.mark.parametrize("name,target", SHIPPED)
 def test_normalization_reproduces_the_recipe_preprocessing(photos, name, target):
     """(raw - mean) / std from the metadata gives the tensor edgebuild itself feeds the model."""
-    from edgebuild.datasets import apply_preprocess
-    from edgebuild.evaluate import TFLiteRunner
+    from edgebuild.steps.datasets import apply_preprocess
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     shipped = photos.path(f"build/{name}/shipped.tflite")
     norm = tflite_metadata.read(shipped.read_bytes())["subgraphs"][0]["inputs"][0]["normalization"]
@@ -86,9 +86,9 @@ def test_normalization_reproduces_the_recipe_preprocessing(photos, name, target)
 
 @pytest.mark.parametrize("name,target", SHIPPED)
 def test_shipped_model_gives_the_measured_models_outputs(photos, name, target):
-    from edgebuild.datasets import load_prepared
-    from edgebuild.evaluate import TFLiteRunner
     from edgebuild.layout import RecipeLayout
+    from edgebuild.steps.datasets import load_prepared
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     x_test = load_prepared(RecipeLayout(photos.root, name), "x_test").x_test
     measured = TFLiteRunner(photos.path(f"build/{name}/{target}/model.tflite"))
@@ -141,7 +141,7 @@ def mediapipe_classify(model: Path, vectors: list) -> dict:
 
 @pytest.mark.parametrize("name,target", SHIPPED)
 def test_mediapipe_classifies_the_shipped_model_as_edgebuild_measured(photos, name, target):
-    from edgebuild.evaluate import TFLiteRunner
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     vectors = golden(photos, name)["vectors"][:-3]  # the data's own images (the last three are NaN/inf edges)
     found = mediapipe_classify(photos.path(f"build/{name}/shipped.tflite"), [v["raw"] for v in vectors])

@@ -7,6 +7,7 @@ import io
 from contextlib import redirect_stdout
 
 from conftest import IRIS_RECIPE
+
 from edgebuild import cli
 
 

@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO, Project
-from edgebuild.inspection import inspect_model
+
+from edgebuild.tflite.inspection import inspect_model
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_each_mode_stores_the_weights_it_says(digits):
 
 
 def test_int4_weights_read_back_as_the_float_weights_within_half_a_step(digits):
-    from edgebuild.inspection import weights
+    from edgebuild.tflite.inspection import weights
 
     float_weights = weights(digits.path("build/digits-tflite/source/model.tflite"))
     w4 = weights(digits.path("build/digits-tflite/w4/model.tflite"))
@@ -202,8 +202,8 @@ def test_a_keras_source_is_converted_to_float_once(iris_project):
 
 def test_a_published_float_model_without_signatures_quantizes(tmp_path):
     """TFLite Support's float MobileNet: the quantizer needs a signature, edgebuild adds serving_default."""
-    from edgebuild import quantizer
-    from edgebuild.schema import Quantization, TargetSpec
+    from edgebuild.recipe.schema import Quantization, TargetSpec
+    from edgebuild.steps import quantizer
 
     published = (REPO / "tests/data/published/mobilenet_v1_0.25_224_1_default_1.tflite").read_bytes()
     model = quantizer.with_signature(published)
@@ -212,7 +212,7 @@ def test_a_published_float_model_without_signatures_quantizes(tmp_path):
     samples = rng.uniform(-1, 1, (4, 224, 224, 3)).astype(np.float32)
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgebuild.evaluate import TFLiteRunner
+    from edgebuild.steps.evaluate import TFLiteRunner
 
     rules = quantizer.base_recipe(None, TargetSpec(name="t", quantization=Quantization.int8))
     quantized, _ = quantizer.quantize(model, rules, samples, tmp_path / "log")

@@ -1,8 +1,8 @@
 """Datasets and preprocessing, checked against TensorFlow's own resize and scikit-learn's data."""
 import numpy as np
 
-from edgebuild.datasets import apply_preprocess, resize_bilinear, resolve_preprocess, split_train_test
-from edgebuild.schema import Preprocess
+from edgebuild.recipe.schema import Preprocess
+from edgebuild.steps.datasets import apply_preprocess, resize_bilinear, resolve_preprocess, split_train_test
 
 
 def test_resize_matches_tensorflow():

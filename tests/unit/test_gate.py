@@ -1,5 +1,5 @@
 """The gate is a pure function: limits and metrics in, verdict with exact messages out."""
-from edgebuild.gate import judge
+from edgebuild.steps.gate import judge
 
 METRICS = {"accuracy": 0.912, "accuracy_drop": 0.025, "size_bytes": 412_345, "latency_ms_median": 2.3104}
 

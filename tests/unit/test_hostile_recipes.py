@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from edgebuild import cli
 from edgebuild.errors import RecipeError
+from edgebuild.graph.tasks import all_steps
 from edgebuild.layout import BUILD_DIR, DIST_DIR
 from edgebuild.recipe import load_recipe
-from edgebuild.schema import NAME_PATTERN, TARGET_PATTERN, json_schema
-from edgebuild.tasks import all_steps
+from edgebuild.recipe.schema import NAME_PATTERN, TARGET_PATTERN, json_schema
 
 BASE = {
     "name": "r",

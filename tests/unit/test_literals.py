@@ -24,8 +24,7 @@ def test_names_and_floats():
 def test_a_single_sigmoid_unit_is_two_classes():
     import numpy as np
 
-    from edgebuild.kinds.classification import class_scores
-    from edgebuild.kinds.classification import predicted_classes
+    from edgebuild.kinds.classification import class_scores, predicted_classes
 
     outputs = np.array([[0.2], [0.7], [0.5]], np.float32)
     assert predicted_classes(outputs).tolist() == [0, 1, 0]

@@ -1,7 +1,7 @@
 """The keep_float: auto search, with a fake measure: which ops in float make a model pass, and at what size."""
 import itertools
 
-from edgebuild.mixed import Attempt, pinned, search
+from edgebuild.steps.mixed import Attempt, pinned, search
 
 NODES = [f"op{i}" for i in range(12)]
 FLOAT_COST = 100  # bytes an op adds when kept in float

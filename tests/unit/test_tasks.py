@@ -1,8 +1,8 @@
 """Task planning is data: check the doit dicts without running doit."""
 from pathlib import Path
 
+from edgebuild.graph.tasks import all_tasks, recipe_steps, recipe_tasks, upstream
 from edgebuild.recipe import load_recipe
-from edgebuild.tasks import all_tasks, recipe_steps, recipe_tasks, upstream
 
 RECIPE = """\
 name: r

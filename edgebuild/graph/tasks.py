@@ -23,14 +23,16 @@ import contextlib
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from . import (__version__, bundle, convert, datasets, evaluate, gate, inspection, progress, prune, quantdebug,
-               quantizer, remote, report, sources, summary, warm)
-from .errors import EdgebuildError
-from .layout import RecipeLayout
-from .recipe import INDEX_TASK, PRUNE_TASK, Recipe
-from .schema import Quantization, TargetSpec
+from .. import __version__, bundle, progress
+from ..errors import EdgebuildError
+from ..layout import RecipeLayout
+from ..recipe import INDEX_TASK, PRUNE_TASK, Recipe
+from ..recipe.schema import Quantization, TargetSpec
+from ..run import remote, warm
+from ..steps import convert, datasets, evaluate, gate, quantdebug, quantizer, report, sources, summary
+from ..tflite import inspection
+from . import prune
 from .step import OUTPUTS_KEY, Step, outputs_intact, stamps
-
 
 
 def recipe_steps(recipe: Recipe) -> list[Step]:

@@ -10,13 +10,13 @@ import csv
 import io
 import math
 
-from . import progress
+from .. import progress
+from ..graph.step import Step
+from ..layout import RecipeLayout, write_json
+from ..recipe import Recipe
+from ..recipe.schema import TargetSpec
 from .convert import conversion_config
 from .datasets import load_prepared
-from .layout import RecipeLayout, write_json
-from .recipe import Recipe
-from .schema import TargetSpec
-from .step import Step
 
 DEBUG_SAMPLES = 64
 TOP_LAYERS = 10  # the report's table; quant_debug.json keeps every layer (a keep_float report looks its ops up)

@@ -3,7 +3,7 @@
 Read from the flatbuffer alone, through the TFLite schema module ai-edge-litert ships: no
 interpreter is built, so any published model is listed, including those with custom ops or
 Select TF (flex) ops, which the interpreter refuses to load without their kernels. Standard
-metadata (descriptions, normalization, labels) is read through `tflite_metadata`.
+metadata (descriptions, normalization, labels) is read through `tflite.metadata`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 
@@ -253,7 +253,7 @@ def _signatures(root) -> dict:
 
 def inspect_model(path) -> Inspection:
     """Inputs, outputs, signatures, operators, tensors and metadata of a .tflite file."""
-    from . import tflite_metadata
+    from . import metadata as tflite_metadata
 
     path = Path(path)
     try:
@@ -321,7 +321,7 @@ def save_weights(path, out) -> int:
 
     import numpy as np
 
-    from .layout import write_bytes
+    from ..layout import write_bytes
 
     arrays = weights(path)
     buffer = io.BytesIO()
@@ -332,7 +332,7 @@ def save_weights(path, out) -> int:
 
 def step(recipe, layout, target: str):
     """inspect/<t>: operators, tensors and size breakdown of one model, for reports."""
-    from .step import Step
+    from ..graph.step import Step
 
     return Step(f"inspect/{target}", "operators, tensors, where the bytes go", inspect_target,
                 (recipe, layout, target), reads=(layout.model(target),), writes=(layout.inspection(target),))
@@ -340,7 +340,7 @@ def step(recipe, layout, target: str):
 
 def inspect_target(recipe, layout, target: str) -> None:
     """The inspect step: build/<recipe>/<target>/inspect.json for reports."""
-    from .layout import write_json
+    from ..layout import write_json
 
     result = inspect_model(layout.model(target)).to_json()
     result["path"] = recipe.shown(layout.model(target))  # relative: the same bytes in any checkout

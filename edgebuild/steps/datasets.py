@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import StepError
-from .kinds.segmentation import resize_nearest
-from .layout import RecipeLayout, write_bytes, write_json
-from .recipe import Recipe
-from .schema import DatasetSource, Preprocess
-from .step import Step
+from ..errors import StepError
+from ..graph.step import Step
+from ..kinds.segmentation import resize_nearest
+from ..layout import RecipeLayout, write_bytes, write_json
+from ..recipe import Recipe
+from ..recipe.schema import DatasetSource, Preprocess
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 GOLDEN_SAMPLES = 5
@@ -285,9 +285,9 @@ def write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
     prepare in a spawned worker while this process imports TensorFlow for the steps that follow:
     the two imports (scikit-learn's and TensorFlow's) then take one core each instead of adding up.
     """
-    from . import progress
-
     from multiprocessing import current_process
+
+    from .. import progress
 
     if progress.tensorflow_imported() or progress.verbose() or current_process().daemon:
         _write_prepared(recipe, layout)  # (a Dask worker is a daemon process: it may not start children)

@@ -156,7 +156,7 @@ QUICK_INVOKES = 20  # latency of each search step: median of this many single-sa
 def float_ops(calibrated: bytes) -> list[tuple[str, str]]:
     """(output name, op) of every op of the calibrated model that computes a float tensor, in execution
     order: the names `keep_float` patterns match and the quantizer's denylist takes."""
-    from .inspection import parse_model
+    from ..tflite.inspection import parse_model
 
     _, _, _, tensors, ops = parse_model(calibrated)
     return [(tensors[op.outputs[0]].name, op.op) for op in ops
@@ -165,7 +165,7 @@ def float_ops(calibrated: bytes) -> list[tuple[str, str]]:
 
 def quantize_keeping(calibrated: bytes, kept, io: str | None, log) -> bytes:
     """The calibrated model quantized as the int8 conversion does, with the `kept` ops left in float."""
-    from . import progress
+    from .. import progress
 
     tf = progress.tensorflow(log)
     from tensorflow.lite.python import convert as tflite_convert
@@ -180,7 +180,7 @@ def matching(names: list[str], patterns: list[str], where: str) -> tuple[str, ..
     """The op names the patterns match; a pattern that matches none is an error naming it."""
     import re
 
-    from .errors import StepError
+    from ..errors import StepError
 
     kept = []
     for pattern in patterns:
@@ -207,10 +207,10 @@ def keep_float(recipe, layout, target, calibrated: bytes, log) -> bytes:
 def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callable, log) -> tuple[str, ...]:
     """Which ops a keep_float target keeps in float: the listed ones, or the auto search's result, made
     by `quantize(kept) -> model bytes` (the converter's or the LiteRT Quantizer's). Writes mixed.json."""
-    from . import progress
+    from .. import progress
+    from ..layout import read_json, write_json
     from .evaluate import TFLiteRunner, evaluation_split
     from .gate import judge
-    from .layout import read_json, write_json
 
     ops = float_ops(float_model)
     names = [name for name, _ in ops]
@@ -264,7 +264,7 @@ FLOAT16_TENSOR_BYTES = 128  # what float16 adds per weight tensor: a float16 cop
 def _float16_size(calibrated: bytes) -> int:
     """About what the float16 model would weigh: the calibrated float32 model with its float32 weights
     halved, plus a DEQUANTIZE op and tensor entry per weight tensor (measured here, about 128 bytes)."""
-    from .inspection import parse_model
+    from ..tflite.inspection import parse_model
 
     _, _, _, tensors, _ = parse_model(calibrated)
     weights = [t.bytes for t in tensors.values() if t.constant and t.dtype == "float32"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import progress
-from .layout import BUILD_DIR, DIST_DIR, RecipeLayout
+from .. import progress
+from ..layout import BUILD_DIR, DIST_DIR, RecipeLayout
 from .step import Step
 
 
@@ -56,7 +56,7 @@ def prune(root: Path, steps: list[Step]) -> list[Path]:
 
 def clean(root: Path, recipe_names: list[str]) -> list[Path]:
     """`edgebuild clean`: remove these recipes' outputs (build/<recipe>/, dist/<recipe>/, its zips)."""
-    from .bundle import PLATFORMS
+    from ..bundle import PLATFORMS
 
     removed = []
     for name in recipe_names:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .errors import GateFailed
-from .kinds import Rule, all_rules, at_least
-from .layout import read_json, write_json
-from .step import Step
+from ..errors import GateFailed
+from ..graph.step import Step
+from ..kinds import Rule, all_rules, at_least
+from ..layout import read_json, write_json
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from ..graph.step import Step
+from ..layout import RecipeLayout, index_reports, read_json, write_bytes
+from ..recipe import Recipe
+from ..recipe.schema import Quantization
+from ..resources import jinja_environment, template_files
 from . import charts
 from .datasets import load_prepared
-from .layout import RecipeLayout, index_reports, read_json, write_bytes
 from .quantdebug import TOP_LAYERS
-from .recipe import Recipe
-from .resources import jinja_environment, template_files
-from .schema import Quantization
-from .step import Step
 from .summary import shipped_target
 
 THRESHOLD_ORDER = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")  # after the kind's own

@@ -29,7 +29,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from .errors import EdgebuildError, InputError
+from ..errors import EdgebuildError, InputError
 
 HEAVY = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/")  # what runs on the cluster
 RETRIES = 1
@@ -168,7 +168,7 @@ def write_outputs(step, root: Path, outputs: dict[str, bytes | None]) -> None:
     """The worker's outputs, written here as a local step writes them (write-then-rename): a declared
     folder gets exactly the files the worker left in it (None: it left it empty), and a declared file
     the worker did not write is not left behind from an earlier build."""
-    from .layout import write_bytes
+    from ..layout import write_bytes
 
     for declared in map(Path, step.owned):
         relative = _relative(declared, root)
@@ -192,8 +192,8 @@ def write_outputs(step, root: Path, outputs: dict[str, bytes | None]) -> None:
 
 def _rebase(value, root: Path, scratch: Path):
     """The step's arguments with the project root moved to the scratch copy."""
-    from .layout import RecipeLayout
-    from .recipe import Recipe
+    from ..layout import RecipeLayout
+    from ..recipe import Recipe
 
     if isinstance(value, Recipe):
         return dataclasses.replace(value, root=scratch)

@@ -18,13 +18,14 @@ import json
 import math
 import re
 
-from . import mixed, progress
-from .errors import StepError
-from .layout import RecipeLayout, write_bytes, write_json
-from .recipe import Recipe
-from .schema import Quantization, TargetSpec
+from .. import progress
+from ..errors import StepError
+from ..graph.step import Step
+from ..layout import RecipeLayout, write_bytes, write_json
+from ..recipe import Recipe
+from ..recipe.schema import Quantization, TargetSpec
+from . import mixed
 from .sources import export_paths, model_files, source_model_path
-from .step import Step
 
 RECIPE_FUNCTIONS = {  # edgebuild's mode -> the quantizer's recipe function (litert_quantizer.recipe)
     Quantization.weight_only_int8: "weight_only_wi8_afp32",

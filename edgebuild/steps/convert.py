@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import mixed, progress, reuse
+from .. import progress
+from ..errors import StepError
+from ..graph.step import Step
+from ..layout import RecipeLayout, write_bytes
+from ..recipe import Recipe
+from ..recipe.schema import CALIBRATED, Quantization, TargetSpec
+from . import mixed, reuse
 from .datasets import load_prepared
-from .errors import StepError
-from .layout import RecipeLayout, write_bytes
-from .recipe import Recipe
-from .schema import CALIBRATED, Quantization, TargetSpec
 from .sources import export_dir, export_paths, load_model, model_files, source_model_path
-from .step import Step
 
 
 def _float32(converter, tf, target: TargetSpec) -> None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import platform
 import time
 
-from . import progress
+from .. import progress
+from ..graph.step import Step
+from ..layout import RecipeLayout, read_json, write_json
+from ..recipe import Recipe
 from .datasets import load_prepared
-from .layout import RecipeLayout, read_json, write_json
-from .recipe import Recipe
 from .sources import SourceInfo, load_model, model_files, predict, source_model_path
-from .step import Step
 
 VALIDATION_METRICS = ("output_snr_db", "output_cosine")  # from a LiteRT Quantizer target's validation.json
 BATCH = 1024

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .layout import RecipeLayout, read_json
-from .recipe import Recipe
+from ..layout import RecipeLayout, read_json
+from ..recipe import Recipe
 
 PARALLEL_MIN_SECONDS = 12.0
 UNKNOWN_PARAMS = 100_000  # a training script never built before

@@ -17,11 +17,11 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import progress
-from .errors import StepError
-from .layout import RecipeLayout, read_json, temporary_path, write_json
-from .recipe import Recipe
-from .step import Step
+from .. import progress
+from ..errors import StepError
+from ..graph.step import Step
+from ..layout import RecipeLayout, read_json, temporary_path, write_json
+from ..recipe import Recipe
 
 
 @dataclass
@@ -327,7 +327,7 @@ def _shapes(model) -> tuple[list, list, int | None]:
 
 def _tflite_shapes(path: Path) -> tuple[list, list, int | None]:
     """(input shape, output shape, both without batch; parameter count) of a float .tflite, from its flatbuffer."""
-    from .inspection import inspect_model
+    from ..tflite.inspection import inspect_model
 
     model = inspect_model(path)
     if len(model.inputs) != 1 or len(model.outputs) != 1:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from .layout import RecipeLayout, read_json, write_json
-from .recipe import Recipe
-from .step import Step
+from ..graph.step import Step
+from ..layout import RecipeLayout, read_json, write_json
+from ..recipe import Recipe
 
 TOOLS = ("edgebuild", "tensorflow", "ai-edge-litert", "litert-quantizer", "numpy", "doit")
 

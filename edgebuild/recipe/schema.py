@@ -1,7 +1,7 @@
 """The recipe schema: every field a recipe may have, defined once.
 
 Pydantic checks each field's type and range; checks that need more than one field,
-or the file system, live in `recipe.py` so they can name the exact field at fault.
+or the file system, live in `checks.py` so they can name the exact field at fault.
 `edgebuild schema` prints the JSON Schema generated from these models.
 """
 from __future__ import annotations

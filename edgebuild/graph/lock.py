@@ -11,7 +11,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from . import progress
+from .. import progress
 
 LOCK_FILE = ".edgebuild.lock"
 _held: dict[Path, int] = {}  # root -> descriptor, for locks this process holds

@@ -22,7 +22,7 @@ _thread: threading.Thread | None = None
 
 
 def _import_tensorflow() -> None:
-    from . import progress
+    from .. import progress
 
     try:
         progress.tensorflow()
