@@ -90,7 +90,8 @@ def test_verbose_build_leaves_the_environment_as_it_was(iris_project):
 
 PARALLEL_ANYWAY = """
 import sys
-from edgebuild import cli, schedule
+from edgebuild import cli
+from edgebuild.graph import schedule
 schedule.PARALLEL_MIN_SECONDS = 0  # two workers even for a model this small
 sys.exit(cli.main(["build", "-n", "2"]))
 """

@@ -28,11 +28,14 @@ def kinds(tmp_path_factory):
     shapes = (REPO / "recipes" / "shapes_segmentation.yaml").read_text()
     project.write("recipes/shapes.yaml", shapes)
     project.write("recipes/shapes_float.yaml", shapes.replace("name: shapes", "name: shapes-float").replace(
-        "module: Shapes", "module: ShapesFloat").replace("com.example.shapes", "com.example.shapesfloat") + "ship: fp32\n")
+        "module: Shapes", "module: ShapesFloat").replace("com.example.shapes", "com.example.shapesfloat").replace(
+        "targets:\n", "targets:\n  - {name: auto, quantization: int8, io: uint8, keep_float: auto}\n") + "ship: fp32\n")
     diabetes = (REPO / "recipes" / "diabetes_regression.yaml").read_text()
-    project.write("recipes/diabetes.yaml", diabetes.replace(
+    project.write("recipes/diabetes.yaml", diabetes.replace(  # the other modes, and the LiteRT Quantizer, too
         "  - {name: int8, quantization: int8, calibration_samples: 200}",
-        "  - {name: int8, quantization: int8, calibration_samples: 200, keep_float: auto}"))
+        "  - {name: int8, quantization: int8, calibration_samples: 200, keep_float: auto}\n"
+        "  - {name: a16w8, quantization: int16x8}\n  - {name: w8, quantization: weight_only_int8}\n"
+        "  - {name: fixed, quantization: int8, keep_float: [dense]}"))
     _image_regression(project)
     result = project.build()
     assert result.exit_code == 0, result.failures
@@ -121,6 +124,18 @@ def test_regression_metrics_gates_and_the_keep_float_search_use_mae(kinds):
     assert mixed["metric"] == "mae" and set(mixed["limits"]) == {"max_mae", "max_mae_increase", "max_size_kb"}
     int8 = next(t for t in found["targets"] if t["name"] == "int8")["metrics"]
     assert mixed["best"]["value"] == pytest.approx(int8["mae"])  # the search measured what ships as int8
+
+
+def test_every_mode_backend_and_keep_float_measures_the_task(kinds):
+    diabetes = {t["name"]: t for t in summary(kinds, "diabetes")["targets"]}
+    assert {"a16w8", "w8", "fixed"} <= set(diabetes) and diabetes["w8"]["backend"] == "litert_quantizer"
+    for target in diabetes.values():
+        assert {"mae", "rmse", "max_abs_error", "mae_increase"} <= set(target["metrics"]), target["name"]
+    assert "output_snr_db" in diabetes["w8"]["metrics"]  # the quantizer's validate() ran on a regression
+    fixed = json.loads(kinds.path("build/diabetes/fixed/mixed.json").read_text())
+    assert fixed["mode"] == "list" and fixed["kept"]
+    searched = json.loads(kinds.path("build/shapes-float/auto/mixed.json").read_text())
+    assert searched["metric"] == "miou" and set(searched["limits"]) == {"min_miou", "max_miou_drop", "max_size_kb"}
 
 
 def test_reports_show_each_kind_and_the_index_each_task(kinds):
