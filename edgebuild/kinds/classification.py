@@ -64,13 +64,16 @@ class Classification(TaskKind):
     wrapper = "Classifier"
 
     def prepare_y(self, recipe, y, part):
+        import numpy as np
+
+        stored_as_float = np.asarray(y).dtype.kind == "f"  # whole numbers stored as floats: maybe values to predict
         y = class_indices(recipe, y, part)
         n_classes = len(recipe.labels)
         if y.ndim != 1:
             raise StepError(f"{recipe.where()}: dataset: the {part} data's y has shape {tuple(y.shape)}; a "
                             f"classification recipe expects one class index per sample")
         if len(y) and (y.min() < 0 or y.max() >= n_classes):
-            hint = "; for values to predict, set task: regression" if y.max() >= max(n_classes, 2) * 4 else ""
+            hint = "; if y holds values to predict, set task: regression" if stored_as_float else ""
             raise StepError(f"{recipe.where()}: labels: the {part} data has class {int(y.max())} but the recipe "
                             f"names {n_classes} labels{hint}")
         return y

@@ -83,6 +83,13 @@ def test_float_y_on_a_classification_recipe_says_what_to_do(root):
         "recipes/r.yaml: r: dataset: the test data's y holds values that are not class indices (such as 1.5); a "
         "classification recipe expects integers 0..2; for values to predict, set task: regression")
     assert recipe.kind.prepare_y(recipe, np.array([0.0, 1.0, 2.0]), "test").dtype == np.int64
+    with pytest.raises(StepError) as info:  # the issue's case: diabetes' whole-number scores as floats
+        recipe.kind.prepare_y(recipe, np.array([25.0, 296.0]), "test")
+    assert str(info.value) == ("recipes/r.yaml: r: labels: the test data has class 296 but the recipe names 3 labels; "
+                               "if y holds values to predict, set task: regression")
+    with pytest.raises(StepError) as info:
+        recipe.kind.prepare_y(recipe, np.array([0, 3]), "test")
+    assert str(info.value) == "recipes/r.yaml: r: labels: the test data has class 3 but the recipe names 3 labels"
 
 
 def test_regression_metrics_match_scikit_learn():
