@@ -39,6 +39,7 @@ class TaskKind:
     rules: dict[str, Rule] = {}  # its own thresholds, in report order
     search_limits: tuple[str, ...] = ()  # the thresholds keep_float: auto must meet (besides max_size_kb)
     primary: str  # the metric that sums a model up (reports, the index, ship.json's reference)
+    primary_label: str  # how reports name it
     higher_is_better: bool = True
     shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
     columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)

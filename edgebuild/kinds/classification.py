@@ -58,6 +58,7 @@ class Classification(TaskKind):
              "max_accuracy_drop": at_most("accuracy_drop", "max_accuracy_drop")}
     search_limits = ("min_accuracy", "max_accuracy_drop")
     primary = "accuracy"
+    primary_label = "accuracy"  # as reports name it
     shown = ("accuracy", "accuracy_drop")
     columns = (("accuracy", "accuracy", "%.4f"), ("accuracy_drop", "drop", "%+.4f"))
     verb = "classify"  # what the bundles' wrappers call it

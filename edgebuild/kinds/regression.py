@@ -21,6 +21,7 @@ class Regression(TaskKind):
              "max_mae_increase": at_most("mae_increase", "max_mae_increase", 4)}
     search_limits = ("max_mae", "max_mae_increase")
     primary = "mae"
+    primary_label = "MAE"  # as reports name it
     higher_is_better = False
     shown = ("mae", "rmse", "max_abs_error", "mae_increase")
     columns = (("mae", "MAE", "%.4g"), ("mae_increase", "MAE increase", "%+.4g"), ("rmse", "RMSE", "%.4g"),

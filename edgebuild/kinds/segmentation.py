@@ -77,6 +77,7 @@ class Segmentation(TaskKind):
              "min_pixel_accuracy": at_least("pixel_accuracy", "min_pixel_accuracy")}
     search_limits = ("min_miou", "max_miou_drop")
     primary = "miou"
+    primary_label = "mIoU"  # as reports name it
     shown = ("miou", "miou_drop", "pixel_accuracy")
     columns = (("miou", "mIoU", "%.4f"), ("miou_drop", "drop", "%+.4f"), ("pixel_accuracy", "pixel accuracy", "%.4f"))
     verb = "segment"  # what the bundles' wrappers call it

@@ -76,7 +76,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
     return {
         "summary": summary, "reference": reference, "targets": targets, "thresholds": thresholds,
         "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
-        "focus_is_shipped": focus == shipped, "task": kind.name, "primary": kind.primary, "columns": kind.columns,
+        "focus_is_shipped": focus == shipped, "task": kind.name, "primary": kind.primary_label, "columns": kind.columns,
         "charts": charts_by_name, "chart_names": chart_names(kind), "top_layers": TOP_LAYERS,
         "files": files, **section,
     }
@@ -123,10 +123,10 @@ def recipe_charts(summary: dict, kind) -> dict[str, str]:
         "size": charts.bar_chart("Size ladder (KB, ratio to the unconverted model)", size_rows, max_kb,
                                  f"max_size_kb {max_kb:g}" if max_kb is not None else ""),
         metric: charts.scatter(
-            f"{metric[0].upper()}{metric[1:]} against size",
+            f"{kind.primary_label[0].upper()}{kind.primary_label[1:]} against size",
             [(t["name"], t["metrics"]["size_bytes"] / 1000, t["metrics"][metric], t["verdict"]["passed"])
              for t in targets],
-            "size (KB)", metric, x_limit=max_kb, y_limit=limit,
+            "size (KB)", kind.primary_label, x_limit=max_kb, y_limit=limit,
             x_limit_label=f"max_size_kb {max_kb:g}" if max_kb is not None else "",
             y_limit_label=f"{limit_name} {limit:g}" if limit is not None else ""),
         "latency": charts.bar_chart(
