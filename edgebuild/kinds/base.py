@@ -6,11 +6,13 @@ from typing import Callable, NamedTuple
 COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")
 
 
-class Rule(tuple):
-    """A gate rule: (metric it reads, how a value is shown, the failure line, measured passes when ...)."""
+class Rule(NamedTuple):
+    """A gate rule: the metric it reads, how a value is shown, the failure line, when the measured value passes."""
 
-    def __new__(cls, metric: str, show: Callable | None, template: str, ok: Callable):
-        return super().__new__(cls, (metric, show, template, ok))
+    metric: str
+    show: Callable | None
+    template: str
+    ok: Callable
 
 
 def at_least(metric: str, threshold: str, digits: int = 4) -> Rule:

@@ -17,12 +17,12 @@ def predicted_classes(outputs):
     return outputs.argmax(axis=1)
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int) -> list[list[int]]:
+def confusion_counts(y_true, y_pred, n_classes: int):
+    """The [true, predicted] counts of class indices 0..n_classes-1 (samples, or a mask's pixels)."""
     import numpy as np
 
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return matrix.tolist()
+    pairs = np.asarray(y_true, np.int64) * n_classes + np.asarray(y_pred, np.int64)
+    return np.bincount(pairs.reshape(-1), minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def class_indices(recipe, y, part: str):
@@ -91,7 +91,7 @@ class Classification(TaskKind):
     def measure(self, recipe, outputs, y):
         y_pred = predicted_classes(outputs)
         return {"accuracy": float((y_pred == y).mean()),
-                "confusion": confusion_matrix(y, y_pred, len(recipe.labels))}
+                "confusion": confusion_counts(y, y_pred, len(recipe.labels)).tolist()}
 
     def compare(self, metrics, reference):
         return {"accuracy_drop": reference["accuracy"] - metrics["accuracy"]}

@@ -75,7 +75,8 @@ class Regression(TaskKind):
     def measure(self, recipe, outputs, y):
         import numpy as np
 
-        error = _columns(outputs) - _columns(y)
+        truth, predicted = _columns(y), _columns(outputs)
+        error = predicted - truth
         absolute = np.abs(error)
         metrics = {"mae": float(absolute.mean()), "rmse": float(np.sqrt((error ** 2).mean())),
                    "max_abs_error": float(absolute.max())}
@@ -83,10 +84,9 @@ class Regression(TaskKind):
             names = self.output_names(recipe, error.shape[1])
             metrics["mae_per_output"] = {name: float(v) for name, v in zip(names, absolute.mean(axis=0))}
         # for the report: the first output's predictions against the truth, and a histogram of its residuals
-        truth, predicted = _columns(y)[:, 0], _columns(outputs)[:, 0]
         counts, edges = np.histogram(error[:, 0], bins=HISTOGRAM_BINS)
-        metrics["predicted_vs_true"] = [[float(t), float(p)] for t, p in zip(truth[:REPORT_POINTS],
-                                                                          predicted[:REPORT_POINTS])]
+        metrics["predicted_vs_true"] = [[float(t), float(p)] for t, p in zip(truth[:REPORT_POINTS, 0],
+                                                                          predicted[:REPORT_POINTS, 0])]
         metrics["residual_histogram"] = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
         return metrics
 

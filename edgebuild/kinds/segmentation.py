@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import StepError
 from .base import OutputMetadata, TaskKind, at_least, at_most
-from .classification import class_indices
+from .classification import class_indices, confusion_counts
 
 IGNORE = 255
 REPORT_PICTURES = 4  # the first test pictures whose masks the report shows
@@ -26,24 +26,25 @@ def resize_nearest(masks, size: tuple[int, int]):
 
 
 def predicted_mask(outputs):
-    """[N, h, w] class indices: argmax over the classes, or a 0.5 cut for one sigmoid channel."""
+    """[N, h, w] class indices from scores [N, h, w, C] (or one sigmoid channel, [N, h, w] or [N, h, w, 1]): the
+    class of the highest score, NaN counting as -infinity, ties to the earlier class; for one sigmoid channel,
+    1 where the score is above 0.5. The metrics and the bundles' wrappers (golden vectors) use this rule."""
     import numpy as np
 
     outputs = np.asarray(outputs)
     if outputs.ndim == 4 and outputs.shape[-1] > 1:
+        if np.isnan(outputs).any():
+            outputs = np.where(np.isnan(outputs), -np.inf, outputs)
         return outputs.argmax(axis=-1)
     return (outputs.reshape(outputs.shape[:3]) > 0.5).astype(np.int64)
 
 
 def mask_confusion(masks, predicted, n_classes: int):
     """The [true, predicted] pixel counts over every pixel whose mask is not IGNORE."""
-    import numpy as np
-
     if masks.shape[1:3] != predicted.shape[1:3]:
         masks = resize_nearest(masks, predicted.shape[1:3])
     valid = masks != IGNORE
-    pairs = masks[valid].astype(np.int64) * n_classes + predicted[valid].astype(np.int64)
-    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    return confusion_counts(masks[valid], predicted[valid], n_classes)
 
 
 def iou_from_confusion(confusion):
@@ -57,18 +58,6 @@ def iou_from_confusion(confusion):
     present = [v for v in ious if v is not None]
     total = confusion.sum()
     return ious, (float(np.mean(present)) if present else 0.0), (float(tp.sum() / total) if total else 0.0)
-
-
-def wrapper_mask(scores):
-    """The mask the bundles' wrappers give for one picture's scores [h, w, C] (or [h, w] / [h, w, 1] of one
-    sigmoid): the class of the highest score, NaN counting as -infinity, ties to the earlier class; for one
-    sigmoid channel, 1 where the score is above 0.5. Equal to `predicted_mask` wherever no score is NaN."""
-    import numpy as np
-
-    scores = np.asarray(scores, np.float32)
-    if scores.ndim == 3 and scores.shape[-1] > 1:
-        return np.where(np.isnan(scores), -np.inf, scores).argmax(axis=-1)
-    return (scores.reshape(scores.shape[:2]) > 0.5).astype(np.int64)
 
 
 class Segmentation(TaskKind):
@@ -148,7 +137,7 @@ class Segmentation(TaskKind):
         return {"mask": {"height": shape[0], "width": shape[1], "channels": shape[2] if len(shape) == 3 else 1}}
 
     def golden(self, recipe, output):
-        mask = wrapper_mask(output)
+        mask = predicted_mask(output[None])[0]
         return {"mask_shape": list(mask.shape), "mask": [int(v) for v in mask.reshape(-1)]}
 
     def line(self, metrics):

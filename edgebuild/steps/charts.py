@@ -15,16 +15,21 @@ def _num(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _opening(title: str, width: int, height: int) -> list[str]:
+    """The <svg> element's start, its title and the title shown at the top."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+            f'<title>{escape(title)}</title>',
+            f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>']
+
+
 def bar_chart(title: str, rows: list[tuple[str, float, str, bool | None]], limit: float | None = None,
               limit_label: str = "") -> str:
     """Horizontal bars: (label, value, value text, passed) per row; an optional limit as a dashed line."""
     top, height = 30, 30 + ROW * len(rows) + 24
     span = max([v for _, v, _, _ in rows] + [limit or 0]) or 1.0
     scale = (WIDTH - LEFT - RIGHT) / span
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>']
+    parts = _opening(title, WIDTH, height)
     for i, (label, value, text, passed) in enumerate(rows):
         y = top + i * ROW
         color = NEUTRAL if passed is None else PASS if passed else FAIL
@@ -60,10 +65,7 @@ def scatter(title: str, points: list[tuple[str, float, float, bool | None]], x_l
     def py(y):
         return height - bottom - (y - y_low) / ((y_high - y_low) or 1) * (height - top - bottom)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>',
+    parts = [*_opening(title, width, height),
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#444"/>',
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#444"/>',
              f'<text x="{(left + width - right) // 2}" y="{height - 8}" {FONT} text-anchor="middle">'
@@ -104,10 +106,7 @@ def xy(title: str, points: list[tuple[float, float]], x_label: str, y_label: str
     def at(v: float) -> float:
         return (v - low) / (high - low) * (size - 2 * margin)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-             f'viewBox="0 0 {size} {size}" role="img" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="4" y="18" {FONT} font-weight="bold">{escape(title)}</text>',
+    parts = [*_opening(title, size, size),
              f'<rect x="{margin}" y="{margin}" width="{size - 2 * margin}" height="{size - 2 * margin}" fill="none" '
              f'stroke="#444"/>',
              f'<line x1="{margin}" y1="{size - margin}" x2="{size - margin}" y2="{margin}" stroke="{LIMIT}" '
