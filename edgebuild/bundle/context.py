@@ -31,9 +31,10 @@ WRAPPED_DTYPES = ("float32", "int8", "uint8")  # what the Kotlin and Swift wrapp
 def _check_wrappable(recipe: Recipe, target: str, platform: str, runner, input_tensor: dict, output_tensor: dict):
     """A bundle whose wrapper could not run the model fails its step, instead of shipping broken code."""
     counts = (len(runner.interpreter.get_input_details()), len(runner.interpreter.get_output_details()))
-    if counts != (1, 1):
-        raise StepError(f"{recipe.where(target)}: bundle/{platform}: the wrappers take one input and one output; "
-                        f"this model has {counts[0]} and {counts[1]}")
+    outputs = recipe.kind.shipped_outputs
+    if counts != (1, outputs):
+        raise StepError(f"{recipe.where(target)}: bundle/{platform}: the wrappers take one input and {outputs} "
+                        f"output{'s' if outputs > 1 else ''}; this model has {counts[0]} and {counts[1]}")
     for role, tensor in (("input", input_tensor), ("output", output_tensor)):
         if tensor["dtype"] not in WRAPPED_DTYPES:
             raise StepError(f"{recipe.where(target)}: bundle/{platform}: {role} tensor is {tensor['dtype']}; the "
@@ -45,10 +46,11 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     ship = read_json(layout.ship_info)
     shipped = next(t for t in ship["targets"] if t["name"] == ship["target"])
     preprocess = read_json(layout.preprocess)
+    roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())  # a model of several outputs
     with progress.tool_output(layout.log(f"bundle/{platform}")):  # LiteRT announces its delegate on stderr
         runner = TFLiteRunner(layout.shipped_model)
         golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess,
-                                lambda output: recipe.kind.golden(recipe, output))
+                                lambda *output: recipe.kind.golden(recipe, *output), roles)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
     labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
@@ -65,6 +67,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "name": name, "class_name": f"{name}{recipe.kind.wrapper}", "processing_name": f"{name}Processing",
         "task": recipe.spec.task.value, "verb": recipe.kind.verb,
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
+        "outputs": [_tensor(d) for d in runner.outputs], "roles": roles,
         "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden,
         "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
                                      "android_min_sdk": runtimes.ANDROID_MIN_SDK},

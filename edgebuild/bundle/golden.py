@@ -32,21 +32,29 @@ def edge_samples(raw):
     return samples
 
 
-def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callable[[object], dict]) -> list[dict]:
+def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callable[[object], dict],
+                   roles: dict[str, int] | None = None) -> list[dict]:
     """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them:
     the raw output's bytes, and what the wrapper makes of it (`expected(dequantized output)`: the task
-    kind's golden fields, such as the top labels)."""
+    kind's golden fields, such as the top labels). For a model of several outputs (`roles`: name -> position)
+    `expected` gets {name: dequantized output} and the raw sample, and records the outputs' bytes itself."""
+    import numpy as np
+
     from ..steps.datasets import apply_preprocess
 
     vectors = []
     for sample in [*raw, *edge_samples(raw)]:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
-        raw_output = runner.invoke(model_input)
-        vectors.append({
-            "raw": [json_float(v) for v in sample.reshape(-1)],
-            "input_hex": model_input.tobytes().hex(),
-            "output_hex": raw_output.tobytes().hex(),
-            **expected(runner.dequantize(raw_output)[0]),
-        })
+        vector = {"raw": [json_float(v) for v in sample.reshape(-1)], "input_hex": model_input.tobytes().hex()}
+        if roles is None:
+            raw_output = runner.invoke(model_input)
+            vector["output_hex"] = raw_output.tobytes().hex()
+            vector.update(expected(runner.dequantize(raw_output)[0]))
+        else:
+            runner.invoke(model_input)
+            outputs = [np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs]
+            vector.update(expected({role: runner.dequantize(outputs[k], runner.outputs[k])[0]
+                                    for role, k in roles.items()}, sample))
+        vectors.append(vector)
     return vectors

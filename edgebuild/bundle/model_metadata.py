@@ -31,7 +31,7 @@ def color(recipe: Recipe) -> str | None:
         return dataset.color_mode
     if source not in IMAGE_SOURCES:
         return None
-    if source in (DatasetSource.image_folder, DatasetSource.mask_folder):
+    if source in (DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco):
         return dataset.color_mode
     return "grayscale"
 
@@ -86,16 +86,13 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
 def model_facts(recipe: Recipe, layout: RecipeLayout, target: str, model=None) -> ModelFacts:
     """`model`: the target's inspect_model(), when the caller has it already."""
     model = model or inspect_model(layout.model(target))
-    (tensor_in,), (tensor_out,) = model.inputs, model.outputs
-    quantized = (f", quantized with scale {tensor_out.scales[0]:.9g} and zero point {tensor_out.zero_points[0]}"
-                 if tensor_out.scales else "")
-    output = recipe.kind.output_metadata(recipe, tensor_out, LABELS_FILE)
+    (tensor_in,) = model.inputs
+    outputs, labels, summary = recipe.kind.outputs_metadata(recipe, model, LABELS_FILE)
     spec = recipe.spec
     return ModelFacts(
-        name=recipe.name, description=spec.description or f"{recipe.name}: {output.summary}",
+        name=recipe.name, description=spec.description or f"{recipe.name}: {summary}",
         version=spec.version, author=spec.author, license=spec.license,
-        input=input_facts(recipe, layout, tensor_in), output_name=output.name,
-        output_description=output.description + quantized, labels=output.labels)
+        input=input_facts(recipe, layout, tensor_in), outputs=outputs, labels=labels)
 
 
 def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:
@@ -103,9 +100,10 @@ def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:
     a mismatch (or a lost signature) fails the step with one line, and nothing is written."""
     model = layout.model(target).read_bytes()
     inspected = inspect_model(layout.model(target))
-    if len(inspected.inputs) != 1 or len(inspected.outputs) != 1:
-        progress.say(f"no standard metadata: it is written for models with one input and one output, this one "
-                     f"has {len(inspected.inputs)} and {len(inspected.outputs)}")
+    if len(inspected.inputs) != 1 or len(inspected.outputs) != recipe.kind.shipped_outputs:
+        progress.say(f"no standard metadata: it is written for models with one input and "
+                     f"{recipe.kind.shipped_outputs} output(s), this one has {len(inspected.inputs)} and "
+                     f"{len(inspected.outputs)}")
         return model
     facts = model_facts(recipe, layout, target, inspected)
     shipped = with_metadata(model, facts)

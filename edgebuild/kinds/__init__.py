@@ -3,8 +3,9 @@
 The steps never test which task a recipe has; they ask its kind:
 
     data       prepare_y: check and type the targets (class indices, floats, masks)
-    source     check_output: does the model's output fit the labels and the data
+    source     check_outputs: do the model's outputs fit the labels and the data
     reference, evaluate/<t>, keep_float: auto
+               from_model / run_tflite: a model's outputs as measure takes them;
                measure: metrics of a model's outputs on the test split; compare: against the reference
     gate       rules: the kind's own thresholds; search_limits: what keep_float: auto meets
     ship       output_metadata: the output's part of the standard metadata
@@ -19,13 +20,14 @@ a kind for its thresholds.
 """
 from __future__ import annotations
 
-from . import classification, regression, segmentation
+from . import classification, detection, regression, segmentation
 from .base import COMMON_THRESHOLDS, OutputMetadata, Rule, TaskKind, at_least, at_most, json_float
 
 __all__ = ["COMMON_THRESHOLDS", "KINDS", "OutputMetadata", "Rule", "TaskKind", "all_rules", "at_least", "at_most",
            "json_float", "kind_of"]
 
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (classification.KIND, regression.KIND, segmentation.KIND)}
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (classification.KIND, regression.KIND, segmentation.KIND,
+                                                       detection.KIND)}
 
 
 def kind_of(recipe) -> TaskKind:

@@ -49,6 +49,8 @@ class TaskKind:
     verb: str  # the wrappers' method: classify, predict, segment
     report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
     report_reads_data: bool = False  # its report section shows the test split's first samples (data.npz)
+    shipped_outputs: int = 1  # the shipped model's outputs, which its standard metadata describes
+    float_outputs: bool = False  # its models keep float32 outputs whatever a target's io (detection's op)
 
     def report_context(self, summary: dict, focus: dict, data) -> tuple[dict, dict[str, bytes]]:
         """Its report section's values (templates/report/kinds/<name>.*.j2), and its files under charts/
@@ -68,6 +70,22 @@ class TaskKind:
         """Why the model's output (shape without the batch) does not fit the labels and data, or None."""
         raise NotImplementedError
 
+    def check_outputs(self, recipe, output_shapes: list[list], y_test) -> str | None:
+        """Why the model's outputs do not fit, or None; most kinds take one output (`check_output`)."""
+        if len(output_shapes) != 1:
+            return f"model: expected one output; the model has {len(output_shapes)}"
+        return self.check_output(recipe, output_shapes[0], y_test)
+
+    def from_model(self, recipe, outputs):
+        """The unconverted model's outputs as `measure` takes them (detection decodes its boxes)."""
+        return outputs
+
+    def run_tflite(self, recipe, model, x):
+        """A converted model's outputs for the samples `x`, as `measure` takes them (`model`: path or bytes)."""
+        from ..steps.evaluate import TFLiteRunner
+
+        return TFLiteRunner(model).run(x)
+
     def measure(self, recipe, outputs, y) -> dict:
         """Metrics of a model's (float) outputs against the test split's targets."""
         raise NotImplementedError
@@ -84,13 +102,30 @@ class TaskKind:
         """The output's part of the standard metadata (`tensor`: inspection.TensorInfo)."""
         raise NotImplementedError
 
+    def outputs_metadata(self, recipe, model, labels_file: str) -> tuple[list, list[str], str]:
+        """(tflite.metadata.OutputFacts per output, labels packed as labels_file, the model's summary) for
+        the shipped model (`model`: its inspection.Inspection); most kinds have one output (`output_metadata`)."""
+        from ..tflite.metadata import OutputFacts
+
+        (tensor,) = model.outputs
+        quantized = (f", quantized with scale {tensor.scales[0]:.9g} and zero point {tensor.zero_points[0]}"
+                     if tensor.scales else "")
+        output = self.output_metadata(recipe, tensor, labels_file)
+        return [OutputFacts(output.name, output.description + quantized, "axis" if output.labels else None)], \
+            output.labels, output.summary
+
     def bundle_values(self, output_tensor: dict) -> dict:
         """What the bundles' templates need to know besides the tensors (bundle/context.py's `_tensor`)."""
         return {}
 
     def golden(self, recipe, output) -> dict:
-        """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors."""
+        """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors
+        (a kind with `output_roles` gets {role: output} and the raw sample)."""
         raise NotImplementedError
+
+    def output_roles(self, model: bytes) -> dict[str, int] | None:
+        """For a model of several outputs, where each sits among them ({role: position}); None: one output."""
+        return None
 
     def output_names(self, recipe, width: int) -> list[str]:
         """What the output's values are called: the labels."""

@@ -84,11 +84,14 @@ class Recipe:
         """A hash of what made one target's model (source, data, preprocessing, labels, conversion), not of
         thresholds or bundle settings: what a bundle records, so a threshold edit leaves bundles alone."""
         spec = self.spec
-        parts = [spec.model.model_dump(mode="json"), spec.dataset.model_dump(mode="json"),
+        dataset = spec.dataset.model_dump(mode="json", exclude={"test_path"} if spec.dataset.test_path is None else None)
+        parts = [spec.model.model_dump(mode="json"), dataset,  # (test_path came later: unset, hashes stay as they were)
                  spec.preprocess.model_dump(mode="json"), list(self.labels),
                  target.model_dump(mode="json", exclude={"thresholds", "name"})]
         if spec.task.value != "classification":  # (classification's hash is what it was before tasks existed)
             parts.append(spec.task.value)
+        if spec.detection is not None:
+            parts.append(spec.detection.model_dump(mode="json"))
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def calibration_samples(self, target: TargetSpec) -> int:

@@ -45,7 +45,32 @@ def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str
 
 def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root),
-            *_check_task_thresholds(spec)]
+            *_check_task_thresholds(spec), *_check_detection(spec, root)]
+
+
+def _check_detection(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
+    """The detection block belongs to detection recipes; their targets keep float outputs."""
+    problems, detection = [], spec.detection
+    if spec.task.value != "detection":
+        if detection is not None:
+            problems.append((("detection",), f"applies to task: detection only (this recipe's task is "
+                                             f"{spec.task.value})"))
+        return problems
+    if detection is not None and detection.anchors is not None:
+        if not detection.anchors.endswith(".npy"):
+            problems.append((("detection", "anchors"), f"expected a .npy file of [N, 4] anchors; got "
+                                                       f"{detection.anchors!r}"))
+        elif not (root / detection.anchors).is_file():
+            problems.append((("detection", "anchors"), f"file {detection.anchors} not found"))
+    for i, target in enumerate(spec.targets):
+        if target.io == "int8":
+            problems.append((("targets", i, "io"), "MediaPipe's ObjectDetector refuses int8 tensors; expected io: "
+                                                   "uint8 (uint8 input; a detector's outputs stay float32)"))
+        if backend(spec, target) == "litert_quantizer" and target.quantization in CALIBRATED:
+            problems.append((("targets", i, "quantization"), f"the LiteRT Quantizer's {target.quantization.value} "
+                             f"quantizes a detector's four outputs too (MediaPipe refuses int8 outputs); expected "
+                             f"weight_only_int8 or dynamic_int8, or a Keras source for int8 with io: uint8"))
+    return problems
 
 
 def _check_task_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
@@ -104,16 +129,29 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     elif task == "segmentation" and data.source not in (DatasetSource.mask_folder, DatasetSource.npz):
         problems.append((("dataset", "source"), f"a segmentation recipe takes mask_folder (or npz with masks as y); "
                                                 f"got {data.source.value}"))
+    if (data.source == DatasetSource.coco) != (task == "detection"):
+        problems.append((("dataset", "source"), f"coco holds boxes to detect; expected task: detection (this recipe's "
+                                                f"task is {task})" if data.source == DatasetSource.coco else
+                         f"a detection recipe takes coco (a COCO annotations file); got {data.source.value}"))
+    if data.test_path is not None:
+        if data.source != DatasetSource.coco:
+            problems.append((("dataset", "test_path"), f"applies to source coco only; got {data.source.value}"))
+        elif not (root / data.test_path).is_file():
+            problems.append((("dataset", "test_path"), f"file {data.test_path} not found"))
     if data.source == DatasetSource.sklearn_diabetes and task != "regression":
         problems.append((("dataset", "source"), f"sklearn_diabetes's y is a disease progression score to predict; "
                                                 f"expected task: regression (this recipe's task is {task})"))
     if data.source in FILE_SOURCES:
         if data.path is None:
             kind = {DatasetSource.npz: "an .npz file", DatasetSource.image_folder: "a folder of class sub-folders",
-                    DatasetSource.mask_folder: "a folder with images/ and masks/"}[data.source]
+                    DatasetSource.mask_folder: "a folder with images/ and masks/",
+                    DatasetSource.coco: "a COCO annotations file (.json)"}[data.source]
             problems.append((("dataset", "path"), f"required for source {data.source.value}; expected {kind}"))
         elif data.source == DatasetSource.npz:
             problems.extend(_check_npz(spec, root))
+        elif data.source == DatasetSource.coco:
+            if not (root / data.path).is_file():
+                problems.append((("dataset", "path"), f"file {data.path} not found"))
         elif not (root / data.path).is_dir():
             problems.append((("dataset", "path"), f"folder {data.path} not found"))
         elif data.source == DatasetSource.mask_folder:
@@ -123,10 +161,10 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
                                                       "expected images/ (pictures) and masks/ (PNG masks, same stems)"))
     elif data.path is not None:
         problems.append((("dataset", "path"), f"source {data.source.value} takes no path"))
-    if "color_mode" in data.model_fields_set and data.source not in (DatasetSource.image_folder,
-                                                                       DatasetSource.mask_folder, DatasetSource.npz):
-        problems.append((("dataset", "color_mode"), "applies to sources image_folder, mask_folder and npz (whose x "
-                                                    "then holds pictures) only"))
+    if "color_mode" in data.model_fields_set and data.source not in (
+            DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco, DatasetSource.npz):
+        problems.append((("dataset", "color_mode"), "applies to sources image_folder, mask_folder, coco and npz (whose "
+                                                    "x then holds pictures) only"))
     if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
         problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
     norm = spec.preprocess.normalize

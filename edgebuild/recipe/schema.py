@@ -57,6 +57,7 @@ class Task(str, Enum):
     classification = "classification"
     regression = "regression"
     segmentation = "segmentation"
+    detection = "detection"
 
 
 class DatasetSource(str, Enum):
@@ -68,13 +69,14 @@ class DatasetSource(str, Enum):
     npz = "npz"
     image_folder = "image_folder"
     mask_folder = "mask_folder"
+    coco = "coco"
     keras_mnist = "keras_mnist"
     keras_fashion_mnist = "keras_fashion_mnist"
 
 
 IMAGE_SOURCES = (DatasetSource.sklearn_digits, DatasetSource.image_folder, DatasetSource.mask_folder,
-                 DatasetSource.keras_mnist, DatasetSource.keras_fashion_mnist)
-FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder, DatasetSource.mask_folder)
+                 DatasetSource.coco, DatasetSource.keras_mnist, DatasetSource.keras_fashion_mnist)
+FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco)
 
 
 class Strict(BaseModel):
@@ -105,11 +107,14 @@ class DatasetSpec(Strict):
         None, description="npz: a file with x_test, y_test (and x_train, y_train for calibration or training); "
         "image_folder: a directory with one sub-folder of PNG/JPEG files per class; mask_folder: a directory with "
         "images/ (PNG/JPEG pictures) and masks/ (8-bit PNG masks of the same stems: a class index per pixel, 255 "
-        "for 'ignore').")
+        "for 'ignore'); coco: a COCO annotations file (.json) whose images' file_name are relative to its folder.")
+    test_path: Optional[ProjectPath] = Field(
+        None, description="coco only: a second COCO annotations file holding the test split (then test_fraction and "
+        "seed are not used).")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seed of the train/test shuffle.")
     color_mode: Literal["rgb", "grayscale"] = Field(
-        "rgb", description="image_folder and mask_folder: how images are read; npz: given, it says x holds pictures "
+        "rgb", description="image_folder, mask_folder and coco: how images are read; npz: given, it says x holds pictures "
         "([n, height, width, 3] or [n, height, width, 1]) of this colour, which the shipped model's metadata records.")
 
 
@@ -149,6 +154,13 @@ class Thresholds(Strict):
         None, ge=0, le=1, description="segmentation: largest accepted drop: the unconverted model's mIoU minus the target's.")
     min_pixel_accuracy: Optional[float] = Field(
         None, ge=0, le=1, description="segmentation: lowest accepted share of pixels (not ignored) classified right.")
+    min_map: Optional[float] = Field(
+        None, ge=0, le=1, description="detection: lowest accepted COCO mAP@[.5:.95] on the test split (pycocotools).")
+    min_map50: Optional[float] = Field(None, ge=0, le=1, description="detection: lowest accepted COCO AP at IoU 0.5.")
+    max_map_drop: Optional[float] = Field(
+        None, ge=0, le=1, description="detection: largest accepted drop: the unconverted model's mAP minus the target's.")
+    max_map50_drop: Optional[float] = Field(
+        None, ge=0, le=1, description="detection: largest accepted drop of AP at IoU 0.5.")
     min_output_snr_db: Optional[float] = Field(
         None, description="litert_quantizer targets: lowest accepted signal-to-noise ratio (dB) of the model's output "
         "against the float model's, from the quantizer's validate() on test samples.")
@@ -183,6 +195,24 @@ class TargetSpec(Strict):
         "limit, but it stops where the model is as large as float16 would be).")
 
 
+class DetectionSpec(Strict):
+    """How a detector's raw outputs become detections: TensorFlow Lite's TFLite_Detection_PostProcess op,
+    which the conversion appends (the SSD box coder, then non-maximum suppression)."""
+
+    anchors: Optional[ProjectPath] = Field(
+        None, description="A .npy file of [N, 4] anchors, each (y centre, x centre, height, width) in 0..1, in the "
+        "order of the model's N box encodings. Not needed when the model already ends in TFLite_Detection_PostProcess.")
+    scales: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)],
+                  Annotated[float, Field(gt=0)]] = Field(
+        (10.0, 10.0, 5.0, 5.0), description="The box coder's scales (y, x, height, width), as the model was trained with.")
+    max_detections: int = Field(10, gt=0, le=1000, description="The most detections per picture.")
+    score_threshold: float = Field(
+        1e-8, ge=0, lt=1, description="Detections scoring below this are dropped (the app may filter further).")
+    iou_threshold: float = Field(0.6, gt=0, le=1, description="Non-maximum suppression drops a box overlapping a "
+                                 "better one by more than this IoU.")
+    max_classes_per_detection: int = Field(1, gt=0, le=100, description="Classes reported per detected box.")
+
+
 class AndroidBundle(Strict):
     enabled: bool = Field(True, description="Build dist/<recipe>/android/.")
     package: Optional[str] = Field(None, max_length=200, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
@@ -209,13 +239,16 @@ class RecipeSpec(Strict):
     author: Optional[str] = Field(None, max_length=200, description="Written into the shipped model's metadata.")
     license: Optional[str] = Field(None, max_length=500, description="Written into the shipped model's metadata.")
     task: Task = Field(Task.classification, description="What the model predicts: classification (class scores), "
-                       "regression (float values) or segmentation (class scores per pixel).")
+                       "regression (float values), segmentation (class scores per pixel) or detection (boxes).")
     model: ModelSpec
     dataset: DatasetSpec
     preprocess: Preprocess = Field(default_factory=Preprocess)
     labels: Optional[Union[list[str], ProjectPath]] = Field(
         None, description="Class names in output order, or a file with one label per line. Required for "
         "classification and segmentation; for regression, optional names of the k outputs.")
+    detection: Optional[DetectionSpec] = Field(
+        None, description="task: detection: the anchors and the post-processing that turns box encodings and scores "
+        "into detections.")
     targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
     ship: Optional[str] = Field(

@@ -123,6 +123,29 @@ def xy(title: str, points: list[tuple[float, float]], x_label: str, y_label: str
     return "\n".join(parts) + "\n"
 
 
+def curve(title: str, points: list[tuple[float, float]], x_label: str, y_label: str) -> str:
+    """A line through (x, y) points, both axes 0..1: a precision-recall curve."""
+    size, margin = 340, 50
+    inner = size - 2 * margin
+
+    def at(x: float, y: float) -> str:
+        return f"{_num(margin + x * inner)},{_num(size - margin - y * inner)}"
+
+    parts = [*_opening(title, size, size),
+             f'<rect x="{margin}" y="{margin}" width="{inner}" height="{inner}" fill="none" stroke="#444"/>',
+             f'<text x="{size // 2}" y="{size - 12}" {FONT} text-anchor="middle">{escape(x_label)}</text>',
+             f'<text x="14" y="{size // 2}" {FONT} text-anchor="middle" transform="rotate(-90 14 {size // 2})">'
+             f'{escape(y_label)}</text>',
+             f'<text x="{margin}" y="{size - margin + 14}" {FONT}>0</text>',
+             f'<text x="{size - margin}" y="{size - margin + 14}" {FONT} text-anchor="end">1</text>',
+             f'<text x="{margin - 4}" y="{margin + 4}" {FONT} text-anchor="end">1</text>']
+    if points:
+        parts.append(f'<polyline fill="none" stroke="{PASS}" stroke-width="2" '
+                     f'points="{" ".join(at(x, y) for x, y in points)}"/>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 MASK_COLOURS = [(0, 0, 0), (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
                 (213, 94, 0), (204, 121, 167)]  # Okabe-Ito, then repeated; "ignore" is grey
 IGNORE_COLOUR = (128, 128, 128)
@@ -154,6 +177,44 @@ def mask_grid_png(pictures, rows_of_masks: list[list], zoom: int = 4) -> bytes:
     for r, row in enumerate(tiles):
         for c, image in enumerate(row):
             grid.paste(image.convert("RGB"), (c * (width + gap), r * (height + gap)))
+    out = io.BytesIO()
+    grid.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def boxes_grid_png(pictures, rows_of_boxes: list[list[list]], labels: list[str], zoom: int = 4) -> bytes:
+    """One PNG: per row a picture (H x W x 1 or 3, 0..255) repeated, each copy with one set of boxes drawn
+    on it (the true ones, then each target's): boxes are (class, score or None, x, y, w, h) in the picture's
+    pixels after `zoom`; each class has its colour, and a box with a score is labelled with it."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    gap, tiles = 4, []
+    for picture, box_sets in zip(pictures, rows_of_boxes):
+        picture = np.clip(np.asarray(picture, np.float32), 0, 255).astype(np.uint8)
+        if picture.ndim == 3 and picture.shape[-1] == 1:
+            picture = picture[..., 0]
+        base = Image.fromarray(picture).convert("RGB")
+        base = base.resize((base.width * zoom, base.height * zoom), Image.Resampling.NEAREST)
+        row = []
+        for boxes in box_sets:
+            image = base.copy()
+            draw = ImageDraw.Draw(image)
+            for label, score, x, y, w, h in boxes:
+                colour = MASK_COLOURS[1 + int(label) % (len(MASK_COLOURS) - 1)]
+                draw.rectangle([x, y, x + w, y + h], outline=colour, width=2)
+                text = labels[int(label)] + ("" if score is None else f" {score:.2f}")
+                draw.text((x + 3, y + 2), text, fill=colour)
+            row.append(image)
+        tiles.append(row)
+    width, height = tiles[0][0].width, tiles[0][0].height
+    columns = max(len(row) for row in tiles)
+    grid = Image.new("RGB", (columns * (width + gap) - gap, len(tiles) * (height + gap) - gap), (255, 255, 255))
+    for r, row in enumerate(tiles):
+        for c, image in enumerate(row):
+            grid.paste(image, (c * (width + gap), r * (height + gap)))
     out = io.BytesIO()
     grid.save(out, format="PNG", optimize=False)
     return out.getvalue()

@@ -70,6 +70,8 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     targets write mixed.json, and with `auto` measure each attempt against the target's thresholds)."""
     calibration = (layout.data,) if target.quantization in CALIBRATED else ()
     config = conversion_config(target)
+    if recipe.spec.detection is not None:  # traced into the model by the source step, with the op
+        config["detection"] = recipe.spec.detection.model_dump(mode="json")
     search = ()
     if target.keep_float == "auto":  # the search is driven by the thresholds and the reference metrics
         search = (layout.reference,)
@@ -101,6 +103,9 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
     else:
         converter = tf.lite.TFLiteConverter.from_keras_model(load_model(path, log))
     MODES[target.quantization](converter, tf, target)
+    if recipe.kind.float_outputs:  # a detector's post-processing op stays float, and so do its outputs
+        converter.inference_output_type = tf.float32
+        converter.allow_custom_ops = True  # TFLite_Detection_PostProcess is a custom op every runtime has
     if target.quantization in CALIBRATED:
         x_train = load_prepared(layout, "x_train").x_train
         samples = x_train[:recipe.calibration_samples(target)]

@@ -176,6 +176,154 @@ def _load_mask_folder(recipe: Recipe):
     return np.stack(xs), np.stack(ys)
 
 
+def _coco_json(recipe: Recipe, rel: str) -> dict:
+    """A COCO annotations file, checked for the lists the build reads; one StepError line otherwise."""
+    import json
+
+    where = f"{recipe.where()}: dataset"
+    try:
+        data = json.loads(recipe.path(rel).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StepError(f"{where}: {rel} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StepError(f"{where}: cannot read {rel}: {exc}") from exc
+    missing = [key for key in ("images", "annotations", "categories")
+               if not isinstance(data, dict) or not isinstance(data.get(key), list)]
+    if missing:
+        raise StepError(f"{where}: {rel} is not a COCO annotations file: expected an object with images, annotations "
+                        f"and categories lists; it has no {' or '.join(repr(m) for m in missing)} list")
+    return data
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def coco_pictures(recipe: Recipe, rel: str) -> list[tuple[Path, int, list]]:
+    """(picture path, image id, [(label index, x, y, w, h, iscrowd), ...]) of every image of a COCO file,
+    in image id order, checked: categories named by the labels, ids that exist, boxes of four numbers."""
+    data = _coco_json(recipe, rel)
+    where = f"{recipe.where()}: dataset: {rel}"
+    folder = recipe.path(rel).parent
+    labels = list(recipe.labels)
+    categories = {}
+    for entry in data["categories"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not isinstance(entry.get("name"), str):
+            raise StepError(f"{where}: category {entry!r:.80}: expected an object with an integer id and a name")
+        if entry["name"] not in labels:
+            raise StepError(f"{where}: category {entry['name']!r} (id {entry['id']}) is not one of the labels "
+                            f"({', '.join(labels)}); expected every category named in labels")
+        categories[entry["id"]] = labels.index(entry["name"])
+    images = {}
+    for entry in data["images"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or \
+                not isinstance(entry.get("file_name"), str) or not entry["file_name"]:
+            raise StepError(f"{where}: image {entry!r:.80}: expected an object with an integer id and a file_name")
+        name = entry["file_name"]
+        if name.startswith(("/", "\\")) or ".." in Path(name).parts or "\0" in name:
+            raise StepError(f"{where}: image id {entry['id']}: file_name {name!r:.200} is not inside the file's "
+                            f"folder; expected a path relative to it")
+        if entry["id"] in images:
+            raise StepError(f"{where}: image id {entry['id']} is used twice; expected unique image ids")
+        images[entry["id"]] = (folder / name, [])
+    for entry in data["annotations"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("image_id"), int):
+            raise StepError(f"{where}: annotation {entry!r:.80}: expected an object with an image_id, category_id "
+                            f"and bbox")
+        ident = f"annotation id {entry.get('id')} (image id {entry['image_id']})"
+        if entry["image_id"] not in images:
+            raise StepError(f"{where}: {ident}: no image has that id")
+        if entry.get("category_id") not in categories:
+            raise StepError(f"{where}: {ident}: category_id {entry.get('category_id')!r} is not one of the "
+                            f"file's categories")
+        box = entry.get("bbox")
+        if not isinstance(box, list) or len(box) != 4 or not all(_number(v) for v in box) or box[2] < 0 or box[3] < 0:
+            raise StepError(f"{where}: {ident}: bbox {box!r:.80}; expected [x, y, width, height] in pixels")
+        images[entry["image_id"]][1].append((categories[entry["category_id"]], *map(float, box),
+                                             1 if entry.get("iscrowd") else 0))
+    return [(path, ident, boxes) for ident, (path, boxes) in sorted(images.items())]
+
+
+BOX_SLACK = 1.0  # pixels a box may reach beyond its picture (rounding in annotation tools)
+
+
+def _load_coco_file(recipe: Recipe, rel: str):
+    """Pictures (bilinear to preprocess.resize) and their packed boxes (kinds.detection.pack_boxes)."""
+    import numpy as np
+    from PIL import Image
+
+    from ..kinds.detection import pack_boxes
+
+    where = f"{recipe.where()}: dataset: {rel}"
+    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    size = recipe.spec.preprocess.resize
+    xs, packed = [], []
+    for path, ident, boxes in coco_pictures(recipe, rel):
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name no file system takes (too long, say)
+            found = False
+        if not found:
+            raise StepError(f"{where}: image id {ident}: picture {recipe.shown(path)} not found (file_name is "
+                            f"relative to the folder of {rel})")
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+        except OSError as exc:
+            raise StepError(f"{where}: image id {ident}: cannot read picture {recipe.shown(path)}: {exc}") from exc
+        height, width = pixels.shape[:2]
+        for label, x, y, w, h, _ in boxes:
+            if x < -BOX_SLACK or y < -BOX_SLACK or x + w > width + BOX_SLACK or y + h > height + BOX_SLACK:
+                raise StepError(f"{where}: image id {ident}: box [{x:g}, {y:g}, {w:g}, {h:g}] of "
+                                f"{recipe.labels[label]!r} lies outside its {width}x{height} picture")
+        if size is not None:
+            pixels = resize_bilinear(pixels[None], size)[0]
+        xs.append(pixels)
+        packed.append((width, height, ident, boxes))
+    if not xs:
+        raise StepError(f"{where}: no images; expected at least one")
+    shapes = {x.shape for x in xs}
+    if len(shapes) > 1:
+        raise StepError(f"{where}: pictures differ in size ({', '.join(map(str, sorted(shapes)))}); expected "
+                        "preprocess.resize to stretch them to the model's input size")
+    return np.stack(xs), pack_boxes(packed)
+
+
+def _load_coco(recipe: Recipe):
+    spec = recipe.spec.dataset
+    if spec.test_path is None:
+        return _load_coco_file(recipe, spec.path)
+    x_train, y_train = _load_coco_file(recipe, spec.path)
+    x_test, y_test = _load_coco_file(recipe, spec.test_path)
+    return Split(x_test=x_test, y_test=y_test, x_train=x_train, y_train=y_train)
+
+
+def coco_files(recipe: Recipe) -> list[Path]:
+    """The files a coco dataset is read from: its JSON files and the pictures they name (as far as they
+    can be read now: a broken file is reported by the data step itself)."""
+    import json
+
+    spec = recipe.spec.dataset
+    found = []
+    for rel in filter(None, (spec.path, spec.test_path)):
+        path = recipe.path(rel)
+        found.append(path)
+        try:
+            images = json.loads(path.read_text(encoding="utf-8")).get("images", [])
+            names = {entry["file_name"] for entry in images if isinstance(entry.get("file_name"), str)}
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+        for name in sorted(names):
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
+                continue
+            try:
+                if (path.parent / name).is_file():
+                    found.append(path.parent / name)
+            except (OSError, ValueError):  # a name no file system takes: the data step says so
+                continue
+    return found
+
+
 SOURCES: dict[DatasetSource, Callable] = {
     DatasetSource.sklearn_digits: _sklearn("load_digits", images=True),
     DatasetSource.sklearn_breast_cancer: _sklearn("load_breast_cancer", images=False),
@@ -183,6 +331,7 @@ SOURCES: dict[DatasetSource, Callable] = {
     DatasetSource.sklearn_wine: _sklearn("load_wine", images=False),
     DatasetSource.sklearn_diabetes: _sklearn("load_diabetes", images=False),
     DatasetSource.mask_folder: _load_mask_folder,
+    DatasetSource.coco: _load_coco,
     DatasetSource.image_folder: _load_image_folder,
     DatasetSource.npz: _load_npz,
     DatasetSource.keras_mnist: _load_keras,
@@ -336,6 +485,8 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
         reads = image_files(recipe.path(spec.dataset.path))
     elif spec.dataset.source == DatasetSource.mask_folder:
         reads = [p for files in mask_folder_files(recipe.path(spec.dataset.path)) for p in files]
+    elif spec.dataset.source == DatasetSource.coco:
+        reads = coco_files(recipe)
     return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
                 reads=reads, writes=(layout.data, layout.preprocess),
                 config={"dataset": spec.dataset.model_dump(mode="json"),

@@ -63,11 +63,11 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     source = source_model_path(recipe, layout)
     if source.suffix == ".tflite":  # a float .tflite source: its own accuracy in LiteRT is the reference
         with progress.tool_output(layout.log("reference")):
-            outputs = TFLiteRunner(source).run(data.x_test)
+            outputs = recipe.kind.run_tflite(recipe, source, data.x_test)
     else:
         model = load_model(source, layout.log("reference"))
         with progress.tool_output(layout.log("reference")):
-            outputs = predict(model, data.x_test)
+            outputs = recipe.kind.from_model(recipe, predict(model, data.x_test))
     info = SourceInfo.read(layout)
     result = {
         **recipe.kind.measure(recipe, outputs, data.y_test),
@@ -95,6 +95,7 @@ class TFLiteRunner:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+        self.outputs = self.interpreter.get_output_details()
         self._batch = None
 
     def quantize(self, x):
@@ -109,12 +110,12 @@ class TFLiteRunner:
         q = np.where(np.isnan(q), zero_point, q)  # a NaN is the zero point; an infinity clips to the range's end
         return np.clip(q, info.min, info.max).astype(dtype)
 
-    def dequantize(self, y):
+    def dequantize(self, y, output: dict | None = None):
         import numpy as np
 
         if not np.issubdtype(y.dtype, np.integer):
             return y.astype(np.float32)
-        scale, zero_point = self.output["quantization"]
+        scale, zero_point = (output or self.output)["quantization"]
         return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
     def invoke(self, model_input):
@@ -124,6 +125,19 @@ class TFLiteRunner:
         self.interpreter.set_tensor(self.input["index"], model_input)
         self.interpreter.invoke()
         return np.array(self.interpreter.get_tensor(self.output["index"]))
+
+    def run_each(self, x) -> list:
+        """Every output (in the model's order, dequantized) for a whole array, one sample per invoke: for
+        models whose batch cannot grow (TFLite_Detection_PostProcess takes one picture)."""
+        import numpy as np
+
+        found = [[] for _ in self.outputs]
+        for sample in x:
+            self.interpreter.set_tensor(self.input["index"], self.quantize(sample[None]))
+            self.interpreter.invoke()
+            for k, output in enumerate(self.outputs):
+                found[k].append(self.dequantize(np.array(self.interpreter.get_tensor(output["index"])), output)[0])
+        return [np.stack(values) for values in found]
 
     def run(self, x):
         """Outputs for a whole array, in batches (the batch dimension is resized as needed)."""
@@ -184,7 +198,7 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     model_path = layout.model(target)
     with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
         runner = TFLiteRunner(model_path)
-        outputs = runner.run(data.x_test)
+        outputs = recipe.kind.run_tflite(recipe, model_path, data.x_test)
         median, p90, invokes = latency_ms(model_path, data.x_test[0])
     measured = recipe.kind.measure(recipe, outputs, data.y_test)
     metrics = {

@@ -229,8 +229,7 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
     def measure(kept) -> Attempt:
         model = quantize(kept)
         with progress.tool_output(log):
-            runner = TFLiteRunner(model)
-            measured = kind.measure(recipe, runner.run(data.x_test), data.y_test)
+            measured = kind.measure(recipe, kind.run_tflite(recipe, model, data.x_test), data.y_test)
             latency = _quick_latency(TFLiteRunner(model), data.x_test[0])
         metrics = {**measured, **kind.compare(measured, reference), "size_bytes": len(model)}
         verdict = judge(where, limits, metrics)

@@ -35,6 +35,7 @@ class SourceInfo:
     params: int | None
     size_bytes: int
     output_shape: list | None = None  # without the batch dimension (segmentation: height, width, classes)
+    output_shapes: list | None = None  # every output's, in the model's order (a detector has two, or four)
 
     @classmethod
     def read(cls, layout: RecipeLayout) -> "SourceInfo":
@@ -90,14 +91,22 @@ def export_paths(recipe: Recipe, layout: RecipeLayout) -> tuple[Path, ...]:
     return (export,) if export else ()
 
 
+def detection_files(recipe: Recipe) -> list[Path]:
+    """A detector's anchors, which the source step traces into the model with the post-processing op."""
+    spec = recipe.spec.detection
+    return [recipe.path(spec.anchors)] if spec is not None and spec.anchors is not None else []
+
+
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """source: train or copy the model, trace a Keras model once for the converter, describe it (source.json)."""
+    config = {"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels),
+              "task": recipe.spec.task.value}
+    if recipe.spec.detection is not None:
+        config["detection"] = recipe.spec.detection.model_dump(mode="json")
     return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
-                reads=(*source_files(recipe), layout.data),
+                reads=(*source_files(recipe), *detection_files(recipe), layout.data),
                 writes=(*model_files(recipe, layout), *export_paths(recipe, layout), layout.source_info),
-                config={"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels),
-                        "task": recipe.spec.task.value},
-                log=layout.log("source"))
+                config=config, log=layout.log("source"))
 
 
 def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
@@ -118,7 +127,11 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
         os.replace(tmp, target)
     info = _describe(recipe, layout, target)
     export = export_dir(recipe, layout)
-    if export is not None and (not _worth_exporting(info) or
+    if export is not None and needs_postprocess(info):  # a detector's raw outputs: append the op
+        from .postprocess import export_with_postprocess
+
+        export_with_postprocess(recipe, load_model(target, layout.log("source")), export, layout.log("source"))
+    elif export is not None and (not _worth_exporting(info) or
                                not _export(load_model(target, layout.log("source")), export, layout.log("source"))):
         shutil.rmtree(export, ignore_errors=True)  # conversions trace the model themselves, as before
         export.mkdir(parents=True)  # empty, but there: doit reruns a step whose declared output is missing
@@ -127,6 +140,11 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
 
 
 EXPORT_MIN_PARAMS = 500_000
+
+
+def needs_postprocess(info: SourceInfo) -> bool:
+    """A detector giving box encodings and scores, to which the conversion appends TFLite_Detection_PostProcess."""
+    return info.output_shapes is not None and len(info.output_shapes) == 2
 
 
 def _worth_exporting(info: SourceInfo) -> bool:
@@ -298,46 +316,43 @@ def load_model(path: Path, log: Path | None = None):
 
 
 def serving_function(model):
-    """A SavedModel's serving signature as (function, input name, output name)."""
+    """A SavedModel's serving signature as (function, input name, output names in a fixed order)."""
     signatures = getattr(model, "signatures", {})
     if "serving_default" not in signatures:
         raise StepError(f"the SavedModel has no serving_default signature (it has: {', '.join(signatures) or 'none'})")
     function = signatures["serving_default"]
     inputs = function.structured_input_signature[1]
-    outputs = function.structured_outputs
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise StepError(f"expected a model with one input and one output; serving_default has "
-                        f"{len(inputs)} inputs and {len(outputs)} outputs")
-    return function, next(iter(inputs)), next(iter(outputs))
+    if len(inputs) != 1:
+        raise StepError(f"expected a model with one input; serving_default has {len(inputs)}")
+    return function, next(iter(inputs)), sorted(function.structured_outputs)
 
 
-def _shapes(model) -> tuple[list, list, int | None]:
-    """(input shape, output shape, both without batch; parameter count) of a Keras model or SavedModel."""
+def _shapes(model) -> tuple[list, list[list], int | None]:
+    """(input shape, output shapes, all without batch; parameter count) of a Keras model or SavedModel."""
     if hasattr(model, "inputs") and hasattr(model, "count_params"):
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            raise StepError(f"expected a model with one input and one output; it has {len(model.inputs)} inputs "
-                            f"and {len(model.outputs)} outputs")
-        return list(model.inputs[0].shape[1:]), list(model.outputs[0].shape[1:]), int(model.count_params())
-    function, input_name, output_name = serving_function(model)
+        if len(model.inputs) != 1:
+            raise StepError(f"expected a model with one input; it has {len(model.inputs)}")
+        return (list(model.inputs[0].shape[1:]), [list(o.shape[1:]) for o in model.outputs],
+                int(model.count_params()))
+    function, input_name, output_names = serving_function(model)
     in_spec = function.structured_input_signature[1][input_name]
-    out_spec = function.structured_outputs[output_name]
+    out_shapes = [list(function.structured_outputs[name].shape[1:]) for name in output_names]
     params = sum(int(v.shape.num_elements() or 0) for v in getattr(model, "variables", []))
-    return list(in_spec.shape[1:]), list(out_spec.shape[1:]), params or None
+    return list(in_spec.shape[1:]), out_shapes, params or None
 
 
-def _tflite_shapes(path: Path) -> tuple[list, list, int | None]:
-    """(input shape, output shape, both without batch; parameter count) of a float .tflite, from its flatbuffer."""
+def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None]:
+    """(input shape, output shapes, all without batch; parameter count) of a float .tflite, from its flatbuffer."""
     from ..tflite.inspection import inspect_model
 
     model = inspect_model(path)
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise StepError(f"expected a model with one input and one output; it has {len(model.inputs)} inputs "
-                        f"and {len(model.outputs)} outputs")
+    if len(model.inputs) != 1:
+        raise StepError(f"expected a model with one input; it has {len(model.inputs)}")
     if model.inputs[0].dtype != "float32" or any(t.dtype in ("int8", "int4") and t.constant for t in model.tensors):
         raise StepError("expected a float .tflite (float32 input and weights): the LiteRT Quantizer quantizes "
                         "float models")
     params = sum(int(t.bytes // 4) for t in model.tensors if t.constant and t.dtype == "float32")
-    return model.inputs[0].shape[1:], list(model.outputs[0].shape[1:]), params
+    return model.inputs[0].shape[1:], [list(o.shape[1:]) for o in model.outputs], params
 
 
 def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
@@ -345,9 +360,9 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
 
     try:
         if source_kind(recipe) == "tflite":
-            input_shape, output_shape, params = _tflite_shapes(path)
+            input_shape, output_shapes, params = _tflite_shapes(path)
         else:
-            input_shape, output_shape, params = _shapes(load_model(path, layout.log("source")))
+            input_shape, output_shapes, params = _shapes(load_model(path, layout.log("source")))
     except StepError as exc:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
     except Exception as exc:
@@ -360,24 +375,31 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         shown = tuple(m if m is not None else "any" for m in input_shape)
         raise StepError(f"{recipe.where()}: model: input shape {shown} does not match the preprocessed data's "
                         f"{tuple(data_shape)}; change preprocess (resize) or the model's input")
-    problem = recipe.kind.check_output(recipe, output_shape, data.y_test)
+    problem = recipe.kind.check_outputs(recipe, output_shapes, data.y_test)
     if problem:
         raise StepError(f"{recipe.where()}: {problem}")
+    output_shape = output_shapes[0]
     width = output_shape[-1] if output_shape else 1
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
     return SourceInfo(format="saved_model" if path.is_dir() else "tflite" if path.suffix == ".tflite" else "keras", path=path.name,
                       input_shape=[int(d) if d is not None else None for d in data_shape],
                       output_width=int(width), params=params, size_bytes=size,
-                      output_shape=[int(d) if d is not None else None for d in output_shape])
+                      output_shape=[int(d) if d is not None else None for d in output_shape],
+                      output_shapes=[[int(d) if d is not None else None for d in shape] for shape in output_shapes])
 
 
 def predict(model, x):
-    """The unconverted model's outputs for a batch, as a NumPy array."""
+    """The unconverted model's outputs for a batch: a NumPy array, or a list of them for several outputs."""
     import numpy as np
 
     tf = progress.tensorflow()
     if hasattr(model, "predict_on_batch"):
-        return np.concatenate([np.asarray(model(x[i:i + 512], training=False)) for i in range(0, len(x), 512)])
-    function, input_name, output_name = serving_function(model)
-    return np.concatenate([function(**{input_name: tf.constant(x[i:i + 512])})[output_name].numpy()
-                           for i in range(0, len(x), 512)])
+        chunks = [model(x[i:i + 512], training=False) for i in range(0, len(x), 512)]
+    else:
+        function, input_name, output_names = serving_function(model)
+        chunks = [[function(**{input_name: tf.constant(x[i:i + 512])})[name] for name in output_names]
+                  for i in range(0, len(x), 512)]
+    if not isinstance(chunks[0], (list, tuple)):
+        return np.concatenate([np.asarray(c) for c in chunks])
+    outputs = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]
+    return outputs[0] if len(outputs) == 1 else outputs

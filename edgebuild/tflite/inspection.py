@@ -14,6 +14,8 @@ from pathlib import Path
 from ..errors import InputError
 
 TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
+# custom ops whose kernels LiteRT's default op resolver registers (register.cc): no app code needed
+BUILT_IN_CUSTOM_OPS = {"TFLite_Detection_PostProcess"}
 
 
 @dataclass
@@ -87,9 +89,12 @@ class Inspection:
         lines.append("operators by type: " + ", ".join(f"{op} x{n}" for op, n in self.op_counts.items()))
         for kind, needs in (("custom", "the app must register their kernels"),
                             ("flex", "they need LiteRT's Select TF ops, the flex delegate")):
-            names = sorted({op.op for op in self.ops if op.kind == kind})
+            names = sorted({op.op for op in self.ops if op.kind == kind} - BUILT_IN_CUSTOM_OPS)
             if names:
                 lines.append(f"{kind} operators: {', '.join(names)} ({needs})")
+        built_in = sorted({op.op for op in self.ops if op.kind == "custom"} & BUILT_IN_CUSTOM_OPS)
+        if built_in:
+            lines.append(f"custom operators every LiteRT runtime has built in: {', '.join(built_in)}")
         lines.append("operators in execution order:")
         lines += [f"  {op.index:3d} {op.op:<24} in {op.inputs} out {op.outputs}"
                   + (f"  weights {op.weight_bytes} B" if op.weight_bytes else "") for op in self.ops]

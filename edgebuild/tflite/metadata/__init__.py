@@ -34,6 +34,14 @@ class InputFacts:
 
 
 @dataclass(frozen=True)
+class OutputFacts:
+    name: str  # what runtimes find the output by (MediaPipe's ObjectDetector: location, category, score ...)
+    description: str
+    labels: str | None = "axis"  # where labels.txt goes: "axis" (a score per label), "value" (a label index), None
+    boxes: bool = False  # (ymin, xmin, ymax, xmax) in 0..1: BoundingBoxProperties BOUNDARIES / RATIO
+
+
+@dataclass(frozen=True)
 class ModelFacts:
     """What the shipped model's metadata says, from the recipe and the build."""
     name: str
@@ -42,8 +50,7 @@ class ModelFacts:
     author: str | None
     license: str | None
     input: InputFacts
-    output_name: str
-    output_description: str
+    outputs: list[OutputFacts]  # in the model's output order
     labels: list[str]  # as the recipe says them; labels.txt escapes line breaks (labels_text); none: no file
 
 
@@ -93,24 +100,11 @@ def metadata_object(facts: ModelFacts):
     tensor_in.stats.min = list(facts.input.minimum)
     tensor_in.stats.max = list(facts.input.maximum)
 
-    labels = s.AssociatedFileT()
-    labels.name = LABELS_FILE
-    labels.description = "The class names, one per line, in the order of the output's scores."
-    labels.type = s.AssociatedFileType.TENSOR_AXIS_LABELS
-    out_content = s.ContentT()
-    out_content.contentPropertiesType = s.ContentProperties.FeatureProperties
-    out_content.contentProperties = s.FeaturePropertiesT()
-    tensor_out = s.TensorMetadataT()
-    tensor_out.name = facts.output_name
-    tensor_out.description = facts.output_description
-    tensor_out.content = out_content
-    tensor_out.stats = s.StatsT()
-    if facts.labels:  # (a regression's single value has none)
-        tensor_out.associatedFiles = [labels]
+    outputs = [_output_metadata(s, output, bool(facts.labels)) for output in facts.outputs]
 
     subgraph = s.SubGraphMetadataT()
     subgraph.inputTensorMetadata = [tensor_in]
-    subgraph.outputTensorMetadata = [tensor_out]
+    subgraph.outputTensorMetadata = outputs
     model = s.ModelMetadataT()
     model.name = facts.name
     model.description = facts.description
@@ -120,6 +114,37 @@ def metadata_object(facts: ModelFacts):
     model.subgraphMetadata = [subgraph]
     model.minParserVersion = min_parser_version(model)
     return model
+
+
+LABEL_FILE_TYPES = {
+    "axis": ("TENSOR_AXIS_LABELS", "The class names, one per line, in the order of the output's scores."),
+    "value": ("TENSOR_VALUE_LABELS", "The class names, one per line: line k names class index k.")}
+BOX_INDEX = [1, 0, 3, 2]  # where x min, y min, x max, y max sit in a (ymin, xmin, ymax, xmax) box
+
+
+def _output_metadata(s, output: OutputFacts, has_labels: bool):
+    content = s.ContentT()
+    if output.boxes:
+        content.contentPropertiesType = s.ContentProperties.BoundingBoxProperties
+        content.contentProperties = s.BoundingBoxPropertiesT()
+        content.contentProperties.index = list(BOX_INDEX)
+        content.contentProperties.type = s.BoundingBoxType.BOUNDARIES
+        content.contentProperties.coordinateType = s.CoordinateType.RATIO
+    else:
+        content.contentPropertiesType = s.ContentProperties.FeatureProperties
+        content.contentProperties = s.FeaturePropertiesT()
+    tensor = s.TensorMetadataT()
+    tensor.name = output.name
+    tensor.description = output.description
+    tensor.content = content
+    tensor.stats = s.StatsT()
+    if has_labels and output.labels is not None:  # (a regression's single value has none)
+        labels = s.AssociatedFileT()
+        labels.name = LABELS_FILE
+        kind, labels.description = LABEL_FILE_TYPES[output.labels]
+        labels.type = getattr(s.AssociatedFileType, kind)
+        tensor.associatedFiles = [labels]
+    return tensor
 
 
 def metadata_buffer(facts: ModelFacts) -> bytes:
@@ -268,6 +293,11 @@ def _tensor_dict(tensor) -> dict:
         result["content"] = kind
         if content.contentPropertiesType == s.ContentProperties.ImageProperties:
             result["color_space"] = _enum_name(s.ColorSpaceType, content.contentProperties.colorSpace)
+        if content.contentPropertiesType == s.ContentProperties.BoundingBoxProperties:
+            box = content.contentProperties
+            result["bounding_box"] = {"index": [int(v) for v in box.index] if box.index is not None else [],
+                                      "type": _enum_name(s.BoundingBoxType, box.type),
+                                      "coordinates": _enum_name(s.CoordinateType, box.coordinateType)}
     for unit in tensor.processUnits or []:
         if unit.optionsType == s.ProcessUnitOptions.NormalizationOptions:
             result["normalization"] = {"mean": [float(v) for v in unit.options.mean],
@@ -314,13 +344,14 @@ def read(model: bytes) -> dict | None:
 
 
 def _labels(tree, files: dict[str, bytes]) -> list[str] | None:
-    """The first output's TENSOR_AXIS_LABELS file, as lines, when it is packed in the model."""
+    """The first output's TENSOR_AXIS_LABELS (or TENSOR_VALUE_LABELS) file, as lines, when it is packed in the model."""
     s = _schema()
+    kinds = (s.AssociatedFileType.TENSOR_AXIS_LABELS, s.AssociatedFileType.TENSOR_VALUE_LABELS)
     for subgraph in tree.subgraphMetadata or []:
         for tensor in subgraph.outputTensorMetadata or []:
             for entry in tensor.associatedFiles or []:
                 name = _text(entry.name)
-                if entry.type == s.AssociatedFileType.TENSOR_AXIS_LABELS and name in files:
+                if entry.type in kinds and name in files:
                     return _lines(files[name].decode("utf-8", "replace"))
     return None
 
@@ -353,4 +384,7 @@ def mismatches(model: bytes, facts: ModelFacts) -> list[str]:
     labels = found["labels"] or []
     if labels != _lines(labels_text(facts.labels)):
         problems.append(f"{len(labels)} labels packed, expected {len(facts.labels)}")
+    outputs = [t["name"] for t in found["subgraphs"][0]["outputs"]] if found["subgraphs"] else []
+    if outputs != [o.name for o in facts.outputs]:
+        problems.append(f"outputs named {outputs}, expected {[o.name for o in facts.outputs]}")
     return problems

@@ -6,6 +6,7 @@ class JSONObject(json: String) {
     fun getJSONArray(name: String): JSONArray = TODO()
     fun getString(name: String): String = TODO()
     fun getDouble(name: String): Double = TODO()
+    fun getInt(name: String): Int = TODO()  // android's org.json.JSONObject: public int getInt(String name)
 }
 
 class JSONArray {

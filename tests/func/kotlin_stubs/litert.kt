@@ -8,6 +8,8 @@ package org.tensorflow.lite
 //                         public static class Options extends InterpreterImpl.Options
 //                           public Options setNumThreads(int numThreads)
 //                         public void run(Object input, Object output)   (declared by InterpreterApi)
+//                         public void runForMultipleInputsOutputs(@NonNull Object[] inputs,
+//                                                                 @NonNull Map<Integer, Object> outputs)
 //   InterpreterApi.java:  interface InterpreterApi extends AutoCloseable; void close()
 class Interpreter(byteBuffer: java.nio.ByteBuffer, options: Options) : AutoCloseable {
     class Options {
@@ -15,5 +17,6 @@ class Interpreter(byteBuffer: java.nio.ByteBuffer, options: Options) : AutoClose
     }
 
     fun run(input: Any, output: Any) {}
+    fun runForMultipleInputsOutputs(inputs: Array<Any>, outputs: Map<Int, Any>) {}
     override fun close() {}
 }
