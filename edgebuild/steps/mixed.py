@@ -163,8 +163,9 @@ def float_ops(calibrated: bytes) -> list[tuple[str, str]]:
             if op.outputs and tensors[op.outputs[0]].dtype == "float32"]
 
 
-def quantize_keeping(calibrated: bytes, kept, io: str | None, log) -> bytes:
-    """The calibrated model quantized as the int8 conversion does, with the `kept` ops left in float."""
+def quantize_keeping(calibrated: bytes, kept, io: str | None, log, float_outputs: bool = False) -> bytes:
+    """The calibrated model quantized as the int8 conversion does, with the `kept` ops left in float
+    (`float_outputs`: the outputs stay float32 whatever `io`, as a detector's do)."""
     from .. import progress
 
     tf = progress.tensorflow(log)
@@ -173,7 +174,8 @@ def quantize_keeping(calibrated: bytes, kept, io: str | None, log) -> bytes:
     io_type = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[io or "float32"]
     with progress.tool_output(log):
         return bytes(tflite_convert.mlir_quantize(calibrated, disable_per_channel=False, input_data_type=io_type,
-                                                  output_data_type=io_type, denylisted_nodes=list(kept) or None))
+                                                  output_data_type=tf.float32 if float_outputs else io_type,
+                                                  denylisted_nodes=list(kept) or None))
 
 
 def matching(names: list[str], patterns: list[str], where: str) -> tuple[str, ...]:
@@ -198,7 +200,7 @@ def keep_float(recipe, layout, target, calibrated: bytes, log) -> bytes:
     made: dict[tuple, bytes] = {}
 
     def quantize(kept) -> bytes:
-        made[tuple(kept)] = quantize_keeping(calibrated, kept, target.io, log)
+        made[tuple(kept)] = quantize_keeping(calibrated, kept, target.io, log, recipe.kind.float_outputs)
         return made[tuple(kept)]
     kept = keep_float_with(recipe, layout, target, calibrated, quantize, log)
     return made[kept] if kept in made else quantize(kept)

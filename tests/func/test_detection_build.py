@@ -32,7 +32,8 @@ def detection(tmp_path_factory):
     project = Project(tmp_path_factory.mktemp("detection") / "p")
     recipe = _copy_example(project).replace("targets:\n", "targets:\n  - {name: dyn8, quantization: dynamic_int8}\n")
     project.write("recipes/shapes_detection.yaml", recipe + "ship: int8\n")  # (dyn8 is smaller)
-    project.write("recipes/float.yaml", recipe.replace("name: shapes-detection", "name: shapes-float") + "ship: fp32\n")
+    project.write("recipes/float.yaml", recipe.replace("name: shapes-detection", "name: shapes-float").replace(
+        "targets:\n", "targets:\n  - {name: auto, quantization: int8, io: uint8, keep_float: auto}\n") + "ship: fp32\n")
     result = project.build()
     assert result.exit_code == 0, result.failures
     return project
@@ -115,6 +116,14 @@ def test_metrics_are_pycocotools_on_boxes_in_the_pictures_pixels(detection):
         assert target["metrics"]["map_drop"] == pytest.approx(found["reference"]["map"] - again["map"])
         assert list(target["metrics"]["ap_per_class"]) == LABELS
         assert len(target["metrics"]["pr_curve_50"]) == 101
+
+
+def test_keep_float_auto_searches_on_map(detection):
+    """Outputs stay float32 through the search's quantizations too, so every attempt keeps the op."""
+    searched = json.loads(detection.path("build/shapes-float/auto/mixed.json").read_text())
+    assert searched["metric"] == "map" and set(searched["limits"]) == {"min_map", "max_map_drop"}
+    auto = next(t for t in summary(detection, "shapes-float")["targets"] if t["name"] == "auto")["metrics"]
+    assert searched["best"]["value"] == pytest.approx(auto["map"])
 
 
 def test_gates_name_the_detection_thresholds(detection):
