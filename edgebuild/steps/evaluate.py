@@ -21,7 +21,7 @@ from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
 from .datasets import load_prepared
-from .sources import SourceInfo, load_model, model_files, predict, source_model_path
+from .sources import SourceInfo, detection_files, load_model, model_files, predict, source_model_path
 
 VALIDATION_METRICS = ("output_snr_db", "output_cosine")  # from a LiteRT Quantizer target's validation.json
 BATCH = 1024
@@ -36,7 +36,8 @@ SETTINGS = {"batch": BATCH, "samples": EVAL_MAX_SAMPLES, "warmup": [WARMUP_INVOK
 def reference_step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """reference: the unconverted model's metrics, which every target's drop is measured against."""
     return Step("reference", f"{recipe.kind.primary} of the unconverted model", reference, (recipe, layout),
-                reads=(*model_files(recipe, layout), layout.source_info, layout.data), writes=(layout.reference,),
+                reads=(*model_files(recipe, layout), *detection_files(recipe), layout.source_info, layout.data),
+                writes=(layout.reference,),
                 config={"samples": EVAL_MAX_SAMPLES}, log=layout.log("reference"))
 
 
