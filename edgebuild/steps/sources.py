@@ -208,7 +208,48 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     if not out.is_file():
         raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
                         f"path given as --out (expected a Keras model saved with model.save(path))")
+    stable_keras(out)
     os.replace(out, target)
+
+
+def stable_keras(path: Path) -> None:
+    """Rewrite a .keras file so that the same weights give the same bytes: Keras stamps the save time into
+    metadata.json, memory addresses into config.json (shared_object_id) and the time into the zip's
+    entries. Without this, retraining to the same weights (after a failed build was fixed, say) changed
+    model.keras and reconverted every target. The ids are renumbered in order of appearance (the loader
+    only matches them with each other); anything that is not a Keras 3 zip is left as it is."""
+    import json
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    except (zipfile.BadZipFile, OSError):
+        return
+    names = [info.filename for info, _ in entries]
+    if "config.json" not in names or "metadata.json" not in names:
+        return
+    ids: dict[str, int] = {}
+
+    def renumber(match) -> str:
+        return f'"shared_object_id": {ids.setdefault(match.group(1), len(ids) + 1)}'
+    rewritten = []
+    for info, data in entries:
+        if info.filename == "config.json":
+            data = re.sub(r'"shared_object_id": (\d+)', renumber, data.decode("utf-8")).encode("utf-8")
+        elif info.filename == "metadata.json":
+            metadata = json.loads(data)
+            metadata.pop("date_saved", None)
+            data = json.dumps(metadata).encode("utf-8")
+        entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+        entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+        rewritten.append((entry, data))
+    tmp = temporary_path(path)
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for entry, data in rewritten:
+            archive.writestr(entry, data)
+    os.replace(tmp, path)
 
 
 class _LineRelay(io.TextIOBase):

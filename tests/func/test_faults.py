@@ -1,0 +1,83 @@
+"""A failure poisons no record: after any failed step is fixed, the next build reruns exactly what a build
+from the last good state would. The step that failed reruns; the steps after it rerun only if its outputs
+changed; the other recipes' steps keep their records. Real examples, real doit records."""
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import Project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Three examples, built once: an image folder, a training script, and a LiteRT Quantizer recipe file."""
+    project = Project(tmp_path_factory.mktemp("faults") / "p")
+    for part in ("models", "quant"):
+        shutil.copytree(REPO / part, project.root / part)
+    shutil.copytree(REPO / "data" / "photos", project.root / "data" / "photos")
+    for name in ("photos_cnn", "cancer_tabular", "digits_tflite"):
+        shutil.copy(REPO / "recipes" / f"{name}.yaml", project.root / "recipes")
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    return project
+
+
+def rebuilt(project: Project, failing: str):
+    """Build with the fault in place (it fails, naming the step), then after it is fixed: what ran then."""
+    broken = project.build()
+    assert broken.exit_code == 1 and any(failing in line for line in broken.failures), broken.failures
+    return broken
+
+
+def test_an_unreadable_picture_removed_again_reruns_the_data_step_only(built):
+    picture = built.path("data/photos/flower/zz-broken.png")
+    picture.write_bytes(b"not a picture")
+    broken = rebuilt(built, "cannot read image")
+    assert [name for name in broken.executed if name.startswith("photos-cnn:")] == ["photos-cnn:data"]
+    picture.unlink()
+    fixed = built.build()
+    assert fixed.exit_code == 0, fixed.failures
+    assert fixed.executed == ["photos-cnn:data"]  # same bytes: nothing after it reruns
+
+
+def test_a_training_script_that_raises_then_is_fixed_retrains_only(built):
+    script = built.path("models/train_cancer.py")
+    good = script.read_text()
+    script.write_text("raise RuntimeError('a bug in training')\n" + good)
+    broken = rebuilt(built, "a bug in training")
+    assert [n for n in broken.executed if n.startswith("cancer-tabular:")] == ["cancer-tabular:source"]
+    script.write_text(good)
+    fixed = built.build()
+    assert fixed.exit_code == 0, fixed.failures
+    # retrained to the same weights, saved to the same bytes: no conversion, evaluation or bundle reruns
+    assert fixed.executed == ["cancer-tabular:source"]
+
+
+def test_a_conversion_that_fails_then_is_fixed_reruns_that_conversion_only(built):
+    recipe_file = built.path("quant/digits_recipe.json")
+    good = recipe_file.read_text()
+    recipe_file.write_text("[{broken")
+    broken = rebuilt(built, "digits-tflite/mine")
+    assert [n for n in broken.executed if n.startswith("digits-tflite:")] == ["digits-tflite:convert/mine"]
+    recipe_file.write_text(good)
+    fixed = built.build()
+    assert fixed.exit_code == 0, fixed.failures
+    assert fixed.executed == ["digits-tflite:convert/mine"]
+
+
+def test_other_recipes_keep_the_records_of_what_succeeded_beside_a_failure(tmp_path):
+    project = Project(tmp_path / "p")
+    shutil.copytree(REPO / "models", project.root / "models")
+    for name in ("cancer_tabular", "digits_dense"):
+        shutil.copy(REPO / "recipes" / f"{name}.yaml", project.root / "recipes")
+    project.edit("recipes/digits_dense.yaml", "script: models/train_digits_dense.py", "script: models/missing.py")
+    shutil.copy(REPO / "models" / "train_digits_dense.py", project.path("models/missing.py"))
+    project.path("models/missing.py").write_text("raise SystemExit(3)\n")
+    broken = project.build()
+    assert broken.exit_code == 1 and "cancer-tabular:ship" in broken.executed
+    shutil.copy(REPO / "models" / "train_digits_dense.py", project.path("models/missing.py"))
+    fixed = project.build()
+    assert fixed.exit_code == 0, fixed.failures
+    assert [n for n in fixed.executed if n.startswith("cancer-tabular:")] == []
