@@ -17,13 +17,23 @@ TARGET_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 MAX_NAME = 64  # names become folders, Kotlin packages and Swift types
 
 
+MAX_PATH_PART, MAX_PATH = 255, 1024  # bytes: a file name and a whole path every file system here takes
+
+
 def _inside_project(value: str) -> str:
     """A recipe only names files inside its project: the build reads them, and never writes outside
-    build/ and dist/."""
+    build/ and dist/. A path no file system takes (a part over 255 bytes) made every later look at it
+    raise 'File name too long', so it is refused here, once."""
     parts = PurePosixPath(value).parts
     if not value.strip() or "\0" in value or value.startswith(("/", "~")) or ".." in parts \
             or PureWindowsPath(value).drive or "\\" in value:
         raise ValueError("expected a path inside the project folder, relative and without '..'")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):  # (a line break would also break the one-line messages)
+        raise ValueError("expected a path without control characters (line breaks, tabs)")
+    longest = max((len(part.encode("utf-8", "surrogatepass")) for part in parts), default=0)
+    if longest > MAX_PATH_PART or len(value.encode("utf-8", "surrogatepass")) > MAX_PATH:
+        raise ValueError(f"expected a path of at most {MAX_PATH} bytes, each file or folder name at most "
+                         f"{MAX_PATH_PART}; got {len(value)} characters")
     return value
 
 

@@ -182,7 +182,7 @@ def deep_nesting(draw):
 def escaping_path(draw):
     loc = draw(st.sampled_from(PATH_FIELDS))
     path = draw(st.sampled_from(["../m.keras", "/etc/passwd", "a/../../b", "~/x", "C:\\x", "..", "a/..", "\\\\srv\\x",
-                                 "x\x00y", " "]))
+                                 "x\x00y", " ", "a" * 5000 + ".keras", "d/" * 2100 + "m.keras", "é" * 200 + ".keras"]))
     data = _set(BASE, ("dataset", "source"), "npz") if loc == ("dataset", "path") else BASE
     return _yaml(_set(data, loc, path))
 
@@ -224,6 +224,87 @@ def test_malformed_recipes_are_refused_in_one_line_each(project, kind, request):
     @given(kind())
     def check(content):
         _check_refused(project, content)
+    check()
+
+
+@pytest.mark.parametrize("loc", PATH_FIELDS + [("dataset", "test_path"), ("detection", "anchors"),
+                                 ("model", "script"), ("targets", 0, "litert_recipe")], ids=str)
+def test_a_path_no_file_system_takes_is_one_line(project, loc):
+    """5,000 characters, or one part over 255 bytes, made Path.is_file() raise 'File name too long'."""
+    for path in ("a" * 5000 + ".keras", "é" * 200 + ".keras", "d/" * 2100 + "m.keras"):
+        data = _set(BASE, ("dataset",), {"source": "coco", "path": "c.json"}) if loc[0] in ("dataset", "detection") \
+            else BASE
+        if loc[0] == "detection":
+            data = _set(_set(data, ("task",), "detection"), ("detection",), {"anchors": "a.npy"})
+        if loc[0] == "model":
+            data = _set(data, ("model",), {})
+        _check_refused(project, _yaml(_set(data, loc, path)))
+
+
+SCHEMA_RECIPES = 1000
+
+
+def from_schema(node, defs, optional_share=0.5):
+    """A hypothesis strategy for the values a JSON Schema node allows: the constructs pydantic's schema of
+    the recipe uses ($ref, anyOf, enum, const, objects with required and optional properties, arrays with
+    items or prefixItems, strings with a pattern or lengths, bounded numbers). Written here because
+    hypothesis-jsonschema does not run with this hypothesis."""
+    if "$ref" in node:
+        return st.deferred(lambda: from_schema(defs[node["$ref"].split("/")[-1]], defs))
+    if "anyOf" in node:
+        return st.one_of([from_schema(option, defs) for option in node["anyOf"]])
+    if "enum" in node:
+        return st.sampled_from(node["enum"])
+    if "const" in node:
+        return st.just(node["const"])
+    kind = node.get("type")
+    if kind == "object":
+        properties, required = node.get("properties", {}), set(node.get("required", []))
+        return st.fixed_dictionaries(
+            {k: from_schema(v, defs) for k, v in properties.items() if k in required},
+            optional={k: from_schema(v, defs) for k, v in properties.items() if k not in required})
+    if kind == "array":
+        if "prefixItems" in node:
+            return st.tuples(*(from_schema(item, defs) for item in node["prefixItems"])).map(list)
+        return st.lists(from_schema(node.get("items", {}), defs), min_size=node.get("minItems", 0),
+                        max_size=min(node.get("maxItems", 4), 4))
+    if kind == "string":
+        if "pattern" in node:
+            return st.from_regex(node["pattern"], fullmatch=True).filter(lambda v: len(v) <= node.get("maxLength", 10**6))
+        return st.text(min_size=node.get("minLength", 0), max_size=min(node.get("maxLength", 300), 300))
+    if kind in ("integer", "number"):
+        low = node.get("minimum", node.get("exclusiveMinimum"))
+        high = node.get("maximum", node.get("exclusiveMaximum"))
+        if kind == "integer":
+            return st.integers(min_value=None if low is None else int(low) + ("exclusiveMinimum" in node),
+                               max_value=None if high is None else int(high) - ("exclusiveMaximum" in node))
+        return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False,
+                         exclude_min="exclusiveMinimum" in node, exclude_max="exclusiveMaximum" in node)
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "null":
+        return st.none()
+    return scalars
+
+
+def test_every_recipe_the_schema_allows_is_accepted_or_refused_in_lines(project, request):
+    """Recipes generated from the JSON Schema itself: each loads, or is refused with RecipeError's lines;
+    no other exception, whatever the schema lets through."""
+    from edgebuild.errors import EdgebuildError
+
+    schema = json_schema()
+    count = SCHEMA_RECIPES * (3 if request.config.getoption("--slow") else 1)
+
+    @_settings(count)
+    @given(from_schema(schema, schema["$defs"]))
+    def check(data):
+        path = project / "recipes" / "r.yaml"
+        path.write_text(json.dumps(data))
+        try:
+            load_recipe(path, project)
+        except EdgebuildError as error:
+            assert error.problems and all(line.startswith("recipes/r.yaml") and "\n" not in line
+                                          and len(line) <= MAX_LINE for line in error.problems), error.problems
     check()
 
 
