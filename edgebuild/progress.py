@@ -8,11 +8,14 @@ lets everything through.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 from pathlib import Path
 
 _terminal = None  # set while tool output is redirected
+_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("edgebuild_step", default=None)
+_captured: contextvars.ContextVar[list | None] = contextvars.ContextVar("edgebuild_captured", default=None)
 _verbose: bool | None = None  # set by `edgebuild build -v` for one build; else EDGEBUILD_VERBOSE decides
 
 
@@ -34,8 +37,43 @@ def verbosity(on: bool):
 
 
 def say(message: str) -> None:
-    """One indented progress line under the task doit just announced."""
-    terminal.write(f"   {message}\n")
+    """One indented progress line, naming the step it is about: under -n N and --dask, steps run side by
+    side and their lines interleave, so a line under another step's title must still say whose it is."""
+    step = _step.get()
+    line = f"   {step}{' ' if message.startswith('| ') else ': '}{message}\n" if step else f"   {message}\n"
+    captured = _captured.get()
+    if captured is not None:  # a step on a Dask worker: its lines go back to the client with its outputs
+        captured.append(line)
+        return
+    terminal.write(line)
+    terminal.flush()
+
+
+@contextlib.contextmanager
+def step_named(name: str | None):
+    """The progress lines said inside this block name the step `name` (doit's task name, recipe:step)."""
+    token = _step.set(name)
+    try:
+        yield
+    finally:
+        _step.reset(token)
+
+
+@contextlib.contextmanager
+def captured_lines():
+    """Collect the progress lines said inside this block (a list, filled as they come) instead of writing them."""
+    lines: list[str] = []
+    token = _captured.set(lines)
+    try:
+        yield lines
+    finally:
+        _captured.reset(token)
+
+
+def relay(lines: list[str]) -> None:
+    """Write progress lines collected elsewhere (captured_lines on a Dask worker) as they were said."""
+    for line in lines:
+        terminal.write(line)
     terminal.flush()
 
 

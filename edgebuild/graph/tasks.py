@@ -81,18 +81,22 @@ def run_step(function, args, writes, step: Step | None = None):
     During a build on a Dask cluster (remote.py), the heavy steps run there and the rest here, one
     at a time (they redirect this process's file descriptors into their logs)."""
     cluster = remote.CURRENT
-    if cluster is not None and step is not None and remote.runs_remotely(step, _recipe_of(step)):
-        root = _recipe_of(step).root
+    recipe = _recipe_of(step) if step is not None else None
+    label = f"{recipe.name}:{step.name}" if recipe is not None else None
+    if cluster is not None and step is not None and remote.runs_remotely(step, recipe):
+        root = recipe.root
         try:
-            result = cluster.run(step, root)
+            result = cluster.run(step, root, label)
         except EdgebuildError as exc:  # the cluster cannot be reached
             return TaskFailed(str(exc))
+        progress.relay(result.get("lines", []))
         if "error" in result:
             return TaskFailed(result["error"])
         remote.write_outputs(step, root, result["outputs"])
         return {OUTPUTS_KEY: stamps(writes)}
     warm.wait()
-    with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext(), progress.interrupts_kept():
+    with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext(), progress.interrupts_kept(), \
+            progress.step_named(label):
         try:
             function(*args)
         except EdgebuildError as exc:

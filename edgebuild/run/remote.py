@@ -108,8 +108,9 @@ class Cluster:
                     self._sent[digest] = future
         return self._sent[digest]
 
-    def run(self, step, root: Path) -> dict:
-        """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ...} or {"error": line}."""
+    def run(self, step, root: Path, label: str | None = None) -> dict:
+        """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ..., "lines": [...]}
+        or {"error": line, "lines": [...]}: `lines` are its progress lines, named `label`."""
         inputs = {}
         for path in _files(step.reads) + _files(p for p in step.reads_if_present if p.exists()):
             relative = _relative(path, root)
@@ -117,7 +118,7 @@ class Cluster:
                 inputs[relative] = self.send(path)
         writes = [r for r in (_relative(p, root) for p in step.owned) if r is not None]
         future = self.client().submit(run_here, step.action, step.args, inputs, writes, str(root), step.name,
-                                      pure=False, retries=RETRIES, key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
+                                      label, pure=False, retries=RETRIES, key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
         self.futures.add(future)
         try:
             result = future.result()
@@ -206,11 +207,22 @@ def _rebase(value, root: Path, scratch: Path):
     return value
 
 
-def run_here(action, args, inputs: dict[str, bytes], writes: list[str], root: str, name: str) -> dict:
-    """Run one step in a scratch copy of the project that holds only its declared inputs."""
-    import platform
+def run_here(action, args, inputs: dict[str, bytes], writes: list[str], root: str, name: str,
+             label: str | None = None) -> dict:
+    """Run one step in a scratch copy of the project that holds only its declared inputs; its progress
+    lines (named `label`) go back with its result, for the client to show."""
+    from .. import progress
 
     scratch = Path(tempfile.mkdtemp(prefix="edgebuild-step-"))
+    with progress.step_named(label), progress.captured_lines() as lines:
+        result = _run_in_scratch(action, args, inputs, writes, root, name, scratch)
+    return {**result, "lines": [line.replace(str(scratch), root) for line in lines]}
+
+
+def _run_in_scratch(action, args, inputs: dict[str, bytes], writes: list[str], root: str, name: str,
+                    scratch: Path) -> dict:
+    import platform
+
     try:
         for relative, data in inputs.items():
             path = scratch / relative

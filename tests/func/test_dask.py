@@ -85,6 +85,9 @@ def test_regression_segmentation_and_detection_build_on_the_cluster_as_here(tmp_
     local, cluster = artifacts(here), artifacts(there)
     assert sorted(cluster) == sorted(local) and "dist/shapes-ios.zip" in cluster
     assert "dist/shapes-detection-android.zip" in cluster  # (the detector's anchors went out with its steps)
+    # the workers' progress lines come back with their results, each naming its step
+    said = [line for line in result.stderr.splitlines() if line.startswith("   shapes-detection:evaluate/")]
+    assert len(said) == 3 and all(" KB, " in line for line in said), result.stderr
     # (TensorFlow stamps its object ids into the detector's traced export: the models converted from it are
     # the same; a training script's model.keras is saved without Keras' stamps, so it is the same too)
     differ = [name for name in cluster if cluster[name] != local[name]]

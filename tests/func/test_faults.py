@@ -81,3 +81,31 @@ def test_other_recipes_keep_the_records_of_what_succeeded_beside_a_failure(tmp_p
     fixed = project.build()
     assert fixed.exit_code == 0, fixed.failures
     assert [n for n in fixed.executed if n.startswith("cancer-tabular:")] == []
+
+
+def test_under_two_workers_every_result_line_names_its_own_step(tmp_path):
+    """`doit -n 2` runs two steps side by side, so their lines interleave: each evaluation's line names its
+    step, and the size it shows is that target's own (it once showed another target's)."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    project = Project(tmp_path / "p")
+    shutil.copytree(REPO / "models", project.root / "models")
+    shutil.copytree(REPO / "data" / "photos", project.root / "data" / "photos")
+    for name in ("photos_cnn", "digits_dense"):
+        shutil.copy(REPO / "recipes" / f"{name}.yaml", project.root / "recipes")
+    shutil.copy(REPO / "dodo.py", project.root / "dodo.py")
+    done = subprocess.run([sys.executable, "-m", "doit", "-n", "2", "-P", "process"], cwd=project.root,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [line for line in (done.stdout + done.stderr).splitlines() if re.match(r"   \S+:evaluate/\S+: ", line)]
+    assert len(said) == 3 + 5, said
+    for line in said:
+        recipe, target, size = re.match(r"   (\S+):evaluate/(\S+): .*, ([\d.]+) KB, ", line).groups()
+        metrics = json.loads(project.path(f"build/{recipe}/{target}/metrics.json").read_text())
+        assert size == f"{metrics['size_bytes'] / 1000:.1f}", line
+    progress = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("   ")
+                and not line.startswith("   (")]
+    assert all(re.match(r"   [a-z0-9-]+:\S+[: ]", line) for line in progress), progress
