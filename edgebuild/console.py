@@ -62,8 +62,8 @@ class BuildReporter(ConsoleReporter):
             self.not_run += 1
             # doit decides its exit status from this object's class right after this call returns
             fail.__class__ = NotRunAfterFailure
-        elif isinstance(fail, TaskFailed):
-            self.failure_lines.extend(fail.message.splitlines())
+        elif isinstance(fail, TaskFailed):  # (the same line from several steps, as "the cluster went away": once)
+            self.failure_lines.extend(line for line in fail.message.splitlines() if line not in self.failure_lines)
         else:  # an exception edgebuild did not expect: keep the traceback, it is a bug
             self.failure_lines.append(f"{task.name}: {fail.get_msg().rstrip()}")
 

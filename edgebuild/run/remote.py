@@ -33,6 +33,7 @@ from ..errors import EdgebuildError, InputError
 
 HEAVY = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/")  # what runs on the cluster
 RETRIES = 1
+LOST_INPUT_RETRIES = 3  # a step resubmitted when a dead worker took its scattered inputs with it
 ENV = "EDGEBUILD_DASK"
 CURRENT: "Cluster | None" = None  # the cluster of the build running in this process, if any
 LOCAL_STEPS = threading.Lock()  # steps run here during a cluster build take turns
@@ -72,6 +73,7 @@ class Cluster:
         self._sent: dict[str, object] = {}
         self.per_worker: Counter = Counter()
         self.futures: set = set()
+        self.gone = False  # the scheduler went away: later steps fail at once, with the same line
 
     def client(self):
         with self._lock:
@@ -84,6 +86,9 @@ class Cluster:
 
         from distributed import Client, LocalCluster
 
+        # Dask's client logs its reconnection attempts on stderr; what a user needs of them is the one line
+        # run() gives when the scheduler is gone for good
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
         if self.address.startswith("local:"):
             count = self.address.split(":", 1)[1]
             self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
@@ -110,24 +115,76 @@ class Cluster:
 
     def run(self, step, root: Path, label: str | None = None) -> dict:
         """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ..., "lines": [...]}
-        or {"error": line, "lines": [...]}: `lines` are its progress lines, named `label`."""
-        inputs = {}
-        for path in _files(step.reads) + _files(p for p in step.reads_if_present if p.exists()):
-            relative = _relative(path, root)
-            if relative is not None:  # files outside the project (edgebuild's own templates) are on the worker too
-                inputs[relative] = self.send(path)
+        or {"error": line, "lines": [...]}: `lines` are its progress lines, named `label`.
+
+        A worker killed while it held the only copy of an input (scattered there) loses it: Dask then
+        cancels the step ("lost dependencies"). The inputs are sent again and the step resubmitted, up to
+        LOST_INPUT_RETRIES times. A step whose workers keep dying (KilledWorker), and a scheduler that
+        went away, end in one line."""
+        if self.gone:
+            raise EdgebuildError(self._gone_line())
         writes = [r for r in (_relative(p, root) for p in step.owned) if r is not None]
-        future = self.client().submit(run_here, step.action, step.args, inputs, writes, str(root), step.name,
-                                      label, pure=False, retries=RETRIES, key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
-        self.futures.add(future)
+        for attempt in range(LOST_INPUT_RETRIES + 1):
+            inputs = {}
+            try:
+                for path in _files(step.reads) + _files(p for p in step.reads_if_present if p.exists()):
+                    relative = _relative(path, root)
+                    if relative is not None:  # files outside the project (edgebuild's templates) are on the worker too
+                        inputs[relative] = self.send(path)
+                future = self.client().submit(run_here, step.action, step.args, inputs, writes, str(root), step.name,
+                                              label, pure=False, retries=RETRIES,
+                                              key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
+                self.futures.add(future)
+                try:
+                    result = future.result()
+                finally:
+                    self.futures.discard(future)
+            except EdgebuildError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - sorted below into what is retried and what is one line
+                from distributed.scheduler import KilledWorker
+
+                if not isinstance(exc, KilledWorker) and attempt < LOST_INPUT_RETRIES and self._reachable():
+                    self._forget(inputs.values())  # a worker died with inputs, or while they were sent
+                    continue
+                raise EdgebuildError(self._failure_line(step, label, exc)) from exc
+            if "worker" in result:
+                with self._lock:
+                    self.per_worker[result["worker"]] += 1
+            return result
+        raise AssertionError("unreachable")
+
+    def _reachable(self) -> bool:
+        """Whether the scheduler still answers (a dead worker is survived; a dead scheduler is not)."""
         try:
-            result = future.result()
-        finally:
-            self.futures.discard(future)
-        if "worker" in result:
-            with self._lock:
-                self.per_worker[result["worker"]] += 1
-        return result
+            self.client().scheduler_info()
+            return self.client().status == "running"
+        except Exception:  # noqa: BLE001 - any failure to answer is "not reachable"
+            return False
+
+    def _forget(self, futures) -> None:
+        """Drop scattered inputs (one of them was lost with its worker): the next send scatters them again."""
+        lost = {id(f) for f in futures}
+        with self._lock:
+            for digest, future in list(self._sent.items()):
+                if id(future) in lost:
+                    del self._sent[digest]
+
+    def _failure_line(self, step, label, exc) -> str:
+        from distributed.scheduler import KilledWorker
+
+        name = label or step.name
+        if isinstance(exc, KilledWorker):
+            return (f"{name}: every Dask worker that ran it died (KilledWorker: a crash in native code, or out of "
+                    f"memory); see the workers' logs")
+        if self._reachable():
+            return f"{name}: Dask workers died under it {LOST_INPUT_RETRIES + 1} times ({type(exc).__name__})"
+        self.gone = True
+        return self._gone_line()
+
+    def _gone_line(self) -> str:
+        return (f"dask {self.address}: the cluster went away during the build; the steps that finished are kept, "
+                f"build again to do the rest")
 
     def summary(self) -> str | None:
         if not self.per_worker:

@@ -132,32 +132,118 @@ def busiest_worker(build: subprocess.Popen) -> "psutil.Process":
     return max(workers, key=lambda p: p.cpu_percent(None))
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(reason="known defect: a killed worker can hold the only copy of a step's scattered inputs, "
-                          "which Dask cannot recompute ('lost dependencies'); issue 13 stays open for it", strict=False)
-def test_a_worker_killed_during_a_conversion_is_survived(tmp_path, local_build):
-    root = example_project(tmp_path / "p")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    build = subprocess.Popen([sys.executable, "-m", "edgebuild.cli", "build", "--dask", "local:2"], cwd=root,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _finish(build: subprocess.Popen, seen: list[str], extra=()) -> str:
+    """The rest of the build's stderr, or a failure naming what it printed when it hangs."""
+    try:
+        return build.communicate(timeout=300)[1]
+    except subprocess.TimeoutExpired:
+        for process in [*__import__("psutil").Process(build.pid).children(recursive=True), *extra]:
+            process.kill()
+        build.kill()
+        rest = build.communicate()[1]
+        pytest.fail("the build did not end within 300 s of the kill:\n" + "".join(seen) + rest[-3000:])
+
+
+def _kill_when(build: subprocess.Popen, starts: str, victim) -> list[str]:
+    """Read the build's stderr until a step starting with `starts` begins; then SIGKILL `victim()`."""
     seen = []
     for line in build.stderr:
         seen.append(line)
-        if line.startswith(".  wine-savedmodel:convert/"):
-            victim = busiest_worker(build)
-            victim.send_signal(signal.SIGKILL)
+        if line.startswith(starts):
+            victim().send_signal(signal.SIGKILL)
             break
-    try:
-        _, rest = build.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        for process in __import__("psutil").Process(build.pid).children(recursive=True):
-            process.kill()
-        build.kill()
-        _, rest = build.communicate()
-        pytest.fail("the build did not end within 300 s of the worker's death:\n" + "".join(seen) + rest[-3000:])
+    return seen
+
+
+def _build(root: Path, address: str) -> subprocess.Popen:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.pop("EDGEBUILD_DASK", None)
+    return subprocess.Popen([sys.executable, "-m", "edgebuild.cli", "build", "--dask", address], cwd=root,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_during_a_conversion_is_survived(tmp_path, local_build):
+    """local:2: the worker running a conversion is killed; the step (and any whose inputs died with it) is
+    run again, and the build gives the bytes of a local build."""
+    root = example_project(tmp_path / "p")
+    build = _build(root, "local:2")
+    seen = _kill_when(build, ".  wine-savedmodel:convert/", lambda: busiest_worker(build))
+    rest = _finish(build, seen)
     assert build.returncode == 0, "".join(seen) + rest
     built = artifacts(root)
     assert [name for name in built if built[name] != local_build.get(name)] == []
+
+
+@pytest.fixture
+def scheduler(tmp_path):
+    """A real `dask scheduler` and two `dask worker` processes (one thread each), as a team would start them."""
+    import psutil
+
+    file = tmp_path / "scheduler.json"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    bin_dir = Path(sys.executable).parent
+    started = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--scheduler-file", str(file), "--port", "0",
+                                 "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for _ in range(60):
+        if file.exists() and json.loads(file.read_text() or "{}").get("address"):
+            break
+        time.sleep(0.5)
+    address = json.loads(file.read_text())["address"]
+    for _ in range(2):
+        started.append(subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nthreads", "1",
+                                         "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address, [psutil.Process(p.pid) for p in started]
+    for process in started:
+        for child in psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []:
+            child.kill()
+        process.kill()
+        process.wait()
+
+
+def _busiest(processes):
+    import psutil
+
+    found = [c for p in processes if p.is_running() for c in (p, *p.children(recursive=True))]
+    for process in found:
+        with __import__("contextlib").suppress(psutil.Error):
+            process.cpu_percent(None)
+    time.sleep(0.5)
+    return max(found, key=lambda p: p.cpu_percent(None) if p.is_running() else -1)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_on_a_real_scheduler_is_survived(tmp_path, local_build, scheduler):
+    address, (scheduler_process, *workers) = scheduler
+    root = example_project(tmp_path / "p")
+    build = _build(root, address)
+    seen = _kill_when(build, ".  wine-savedmodel:convert/", lambda: _busiest(workers))
+    rest = _finish(build, seen, workers)
+    assert build.returncode == 0, "".join(seen) + rest
+    built = artifacts(root)
+    assert [name for name in built if built[name] != local_build.get(name)] == []
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_goes_away_ends_the_build_in_one_line(tmp_path, scheduler):
+    address, (scheduler_process, *workers) = scheduler
+    root = example_project(tmp_path / "p")
+    build = _build(root, address)
+    seen = _kill_when(build, ".  wine-savedmodel:convert/", lambda: scheduler_process)
+    rest = _finish(build, seen, workers)
+    assert build.returncode == 1, "".join(seen) + rest
+    failures = [line for line in rest.split("failure:\n" if " 1 failure:" in rest else "failures:\n")[-1].splitlines()
+                if not line.startswith("edgebuild: dask ")]  # (the summary of which worker ran what)
+    assert "ERROR" not in "".join(seen) + rest
+    assert failures == [f"dask {address}: the cluster went away during the build; the steps that finished are "
+                        f"kept, build again to do the rest"], rest
+    assert "Traceback" not in "".join(seen) + rest
+    assert (root / "build/digits-cnn/data.npz").exists()  # what finished is kept
 
 
 UNDECLARED = """\
