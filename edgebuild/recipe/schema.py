@@ -41,7 +41,7 @@ ProjectPath = Annotated[str, AfterValidator(_inside_project)]
 
 
 class Quantization(str, Enum):
-    """How a target is converted; see `convert.py` for the converter settings of each."""
+    """How a target is converted (QUANTIZATION_MODES says what each does)."""
 
     float32 = "float32"
     float16 = "float16"
@@ -54,6 +54,19 @@ class Quantization(str, Enum):
     custom = "custom"
 
 
+QUANTIZATION_MODES = {
+    "float32": "no quantization: the model as it is, in float32 (the largest and most exact)",
+    "float16": "weights stored as float16 (half the size), computed in float32; the TFLiteConverter's only",
+    "dynamic_int8": "weights int8, activations quantized on the fly per invoke (about a quarter of the size; a "
+                    "'hybrid' model GPU, NNAPI and Core ML delegates do not run)",
+    "int8": "weights and activations int8, calibrated on training samples (calibration_samples); io: sets the "
+            "input and output types; what microcontrollers and NPUs run",
+    "int16x8": "activations int16, weights int8, calibrated: closer to float than int8, float io",
+    "weight_only_int8": "weights int8, dequantized to float32 at load; the LiteRT Quantizer's only",
+    "weight_only_int4": "weights int4 (two per byte), dequantized at load; the LiteRT Quantizer's only",
+    "dynamic_int4": "weights int4, activations quantized on the fly; the LiteRT Quantizer's only",
+    "custom": "the LiteRT Quantizer's own JSON recipe (litert_recipe): a scheme per layer",
+}
 CALIBRATED = (Quantization.int8, Quantization.int16x8)
 # Modes only the LiteRT Quantizer has, and those only the TFLiteConverter has (see quantizer.py for the rest).
 QUANTIZER_ONLY = (Quantization.weight_only_int8, Quantization.weight_only_int4, Quantization.dynamic_int4,
@@ -182,7 +195,8 @@ class Thresholds(Strict):
 class TargetSpec(Strict):
     name: str = Field(pattern=TARGET_PATTERN, max_length=MAX_NAME,
                       description="Unique within the recipe; names build/<recipe>/<name>/.")
-    quantization: Quantization = Field(description="How to convert.")
+    quantization: Quantization = Field(description="How to convert. " + "; ".join(
+        f"{mode}: {what}" for mode, what in QUANTIZATION_MODES.items()) + ".")
     io: Optional[Literal["float32", "int8", "uint8"]] = Field(
         None, description="int8 only: the type of the model's input and output tensors (default float32).")
     backend: Optional[Literal["converter", "litert_quantizer"]] = Field(

@@ -52,8 +52,8 @@ def check_address(address: str) -> None:
     from importlib.util import find_spec
 
     if find_spec("distributed") is None:
-        raise InputError(f"--dask {address}: Dask's distributed is not installed; pip install 'edgebuild[dask]' "
-                         f"(on this machine and on the workers)")
+        raise InputError(f"--dask {address}: Dask's distributed is not installed; from edgebuild's "
+                         f"checkout, pip install -e '.[dask]' (on this machine and on the workers)")
     if address.startswith("local:"):
         count = address.split(":", 1)[1]
         if not count.isdigit() or int(count) < 1:

@@ -195,3 +195,22 @@ def test_names(root):
         load_recipes([root / "recipes" / "a.yaml", root / "recipes" / "b.yaml"], root)
     assert info.value.problems == [
         "recipes/b.yaml: name: 'same' is also the name of recipes/a.yaml; expected a unique recipe name"]
+
+
+def test_the_schema_says_what_every_quantization_mode_does():
+    from edgebuild.recipe.schema import QUANTIZATION_MODES, Quantization, json_schema
+
+    assert list(QUANTIZATION_MODES) == [mode.value for mode in Quantization]
+    described = json_schema()["$defs"]["TargetSpec"]["properties"]["quantization"]["description"]
+    assert all(f"{mode}: {what}" in described for mode, what in QUANTIZATION_MODES.items())
+
+
+def test_the_benches_need_nothing_outside_the_clone():
+    import re
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    for script in bench.glob("*.py"):
+        text = script.read_text()
+        assert not re.search(r"parent\.parent\.parent|REPO\.parent|\.\./shared", text), script.name
+    assert (bench / "handwritten_pipeline.py").is_file()
