@@ -45,8 +45,25 @@ def say(message: str) -> None:
     if captured is not None:  # a step on a Dask worker: its lines go back to the client with its outputs
         captured.append(line)
         return
+    if _sink is not None:  # a step in the sandbox (run/sandbox.py): its lines go to the build, as said
+        _sink(line)
+        return
     terminal.write(line)
     terminal.flush()
+
+
+_sink = None
+
+
+def send_lines_to(sink) -> None:
+    """In the sandbox's child process: every progress line goes to `sink` (the build reads them)."""
+    global _sink
+    _sink = sink
+
+
+def send_line(text: str) -> None:
+    if _sink is not None:
+        _sink(text)
 
 
 @contextlib.contextmanager

@@ -39,6 +39,19 @@ def acquire(root: Path) -> bool:
     return True
 
 
+def _forget_in_child() -> None:
+    """A forked process (a -n worker, the sandbox) does not hold the build's lock: it closes its copies of
+    the descriptors (the parent's still hold the flock). The sandbox outlives a build; its copy kept the
+    lock held after the build released it, and the next build waited forever."""
+    for fd in _held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def release(root: Path) -> None:
     fd = _held.pop(Path(root).resolve(), None)
     if fd is not None:

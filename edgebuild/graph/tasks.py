@@ -28,7 +28,7 @@ from ..errors import EdgebuildError
 from ..layout import RecipeLayout
 from ..recipe import INDEX_TASK, PRUNE_TASK, Recipe
 from ..recipe.schema import Quantization, TargetSpec
-from ..run import remote, warm
+from ..run import remote, sandbox, warm
 from ..steps import convert, datasets, evaluate, gate, quantdebug, quantizer, report, sources, summary
 from ..tflite import inspection
 from . import prune
@@ -86,7 +86,7 @@ def run_step(function, args, writes, step: Step | None = None):
     if cluster is not None and step is not None and remote.runs_remotely(step, recipe):
         root = recipe.root
         try:
-            result = cluster.run(step, root, label)
+            result = cluster.run(step, root, label, recipe.where(_target_of(step)))
         except EdgebuildError as exc:  # the cluster cannot be reached
             return TaskFailed(str(exc))
         progress.relay(result.get("lines", []))
@@ -98,12 +98,20 @@ def run_step(function, args, writes, step: Step | None = None):
     with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext(), progress.interrupts_kept(), \
             progress.step_named(label):
         try:
-            function(*args)
+            if step is not None and recipe is not None and sandbox.isolated(step):  # native code that can crash
+                sandbox.run(step, label, recipe.where(_target_of(step)), step.log)
+            else:
+                function(*args)
         except EdgebuildError as exc:
             return TaskFailed(str(exc))
         finally:
             warm.release_memory()
     return {OUTPUTS_KEY: stamps(writes)}
+
+
+def _target_of(step: Step) -> str | None:
+    """The target a step is about ("convert/int8" -> "int8"), for its failure line."""
+    return step.name.split("/", 1)[1] if "/" in step.name and not step.name.startswith("bundle/") else None
 
 
 def _recipe_of(step: Step) -> Recipe | None:

@@ -113,7 +113,7 @@ class Cluster:
                     self._sent[digest] = future
         return self._sent[digest]
 
-    def run(self, step, root: Path, label: str | None = None) -> dict:
+    def run(self, step, root: Path, label: str | None = None, where: str | None = None) -> dict:
         """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ..., "lines": [...]}
         or {"error": line, "lines": [...]}: `lines` are its progress lines, named `label`.
 
@@ -147,7 +147,7 @@ class Cluster:
                 if not isinstance(exc, KilledWorker) and attempt < LOST_INPUT_RETRIES and self._reachable():
                     self._forget(inputs.values())  # a worker died with inputs, or while they were sent
                     continue
-                raise EdgebuildError(self._failure_line(step, label, exc)) from exc
+                raise EdgebuildError(self._failure_line(step, where or label, exc)) from exc
             if "worker" in result:
                 with self._lock:
                     self.per_worker[result["worker"]] += 1
@@ -174,11 +174,9 @@ class Cluster:
         from distributed.scheduler import KilledWorker
 
         name = label or step.name
-        if isinstance(exc, KilledWorker):
-            return (f"{name}: every Dask worker that ran it died (KilledWorker: a crash in native code, or out of "
-                    f"memory); see the workers' logs")
-        if self._reachable():
-            return f"{name}: Dask workers died under it {LOST_INPUT_RETRIES + 1} times ({type(exc).__name__})"
+        if isinstance(exc, KilledWorker) or self._reachable():
+            return (f"{name}: the Dask workers that ran it died ({type(exc).__name__}): a crash in native code, "
+                    f"or out of memory; see the workers' logs")
         self.gone = True
         return self._gone_line()
 

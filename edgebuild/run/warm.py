@@ -4,11 +4,13 @@ With `edgebuild build -n N`, doit forks N workers at the start of the build. The
 the data step; the second would sit idle until the source step is done and only then pay for
 TensorFlow's import (2 to 5 s here) inside the first step it runs, on the build's critical path.
 While `forked_workers_import_tensorflow()` is active, every process forked from this one starts
-that import in a background thread at once, so it overlaps the other worker's steps.
+its sandbox (run/sandbox.py, where the steps that need TensorFlow run) at once, and the sandbox
+imports TensorFlow, so the import overlaps the other worker's steps. Only the workers themselves:
+the sandboxes they fork start nothing more.
 
-A step never runs beside the import: `run_step` calls `wait()` first. The import redirects file
-descriptors 1 and 2 while it runs, and a step importing Keras at the same moment could deadlock
-Python's import locks (Keras imports TensorFlow, which imports Keras).
+A step never runs beside the import: the sandbox runs the import and then the steps, one after the
+other (the import redirects file descriptors 1 and 2 while it runs, and a step importing Keras at
+the same moment could deadlock Python's import locks), and `run_step` waits for the sandbox's start.
 """
 from __future__ import annotations
 
@@ -22,18 +24,20 @@ _thread: threading.Thread | None = None
 
 
 def _import_tensorflow() -> None:
-    from .. import progress
+    """Start this worker's sandbox (run/sandbox.py), which imports TensorFlow: the steps that need it run there."""
+    from . import sandbox
 
     try:
-        progress.tensorflow()
-    except BaseException:  # noqa: BLE001 - the step that needs TensorFlow imports it again and reports why not
+        sandbox.start()
+    except BaseException:  # noqa: BLE001 - the step that needs it starts it again and reports why not
         pass
 
 
 def _after_fork_in_child() -> None:
-    global _thread
+    global _thread, _armed
     _thread = None
     if _armed:
+        _armed = False  # (this worker's own forks, its sandbox, start nothing)
         _thread = threading.Thread(target=_import_tensorflow, name="edgebuild-import-tensorflow", daemon=True)
         _thread.start()
 

@@ -141,9 +141,13 @@ class TFLiteRunner:
         return [np.stack(values) for values in found]
 
     def run(self, x):
-        """Outputs for a whole array, in batches (the batch dimension is resized as needed)."""
+        """Outputs for a whole array, in batches (the batch dimension is resized as needed; a model whose
+        batch is fixed, such as a streaming LSTM's, takes one sample per invoke)."""
         import numpy as np
 
+        signature = self.input.get("shape_signature")
+        if signature is not None and len(signature) and signature[0] != -1:
+            return np.concatenate([self.dequantize(self.invoke(self.quantize(x[i:i + 1]))) for i in range(len(x))])
         outputs = []
         for start in range(0, len(x), BATCH):
             chunk = x[start:start + BATCH]

@@ -203,7 +203,7 @@ def test_a_script_run_in_process_leaves_the_build_as_it_was(project, iris_keras,
     finally:
         del os.environ["IRIS"], os.environ["EXPECTED_ROOT"]
     assert result.exit_code == 0, result.failures
-    assert "   iris:source | args True helper-1\n" in capsys.readouterr().err  # the script's stdout, shown as progress
+    assert "   s:source | args True helper-1\n" in capsys.readouterr().err  # the script's stdout, shown as progress
     assert (sys.argv, os.getcwd(), "LEAKED" in os.environ, "helper" in sys.modules) == (argv, cwd, False, False)
 
 

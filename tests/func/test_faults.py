@@ -109,3 +109,73 @@ def test_under_two_workers_every_result_line_names_its_own_step(tmp_path):
     progress = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("   ")
                 and not line.startswith("   (")]
     assert all(re.match(r"   [a-z0-9-]+:\S+[: ]", line) for line in progress), progress
+
+
+LSTM_RECIPE = """\
+model: {keras: models/lstm.keras}
+dataset: {source: npz, path: data/seq.npz}
+labels: [low, high]
+targets:
+  - {name: fp32, quantization: float32}
+  - {name: int8, quantization: int8, calibration_samples: 10}
+"""
+
+
+@pytest.fixture
+def crashing(tmp_path):
+    """A Keras LSTM with a fixed batch size of 1, whose int8 calibration segfaults TensorFlow 2.21, beside
+    a healthy recipe."""
+    import keras
+    import numpy as np
+
+    project = Project(tmp_path / "p")
+    shutil.copytree(REPO / "models", project.root / "models")
+    shutil.copy(REPO / "recipes" / "cancer_tabular.yaml", project.root / "recipes")
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((40, 8, 4)).astype("float32")
+    y = (x.sum((1, 2)) > 16).astype("int64")
+    project.path("data").mkdir()
+    np.savez(project.path("data/seq.npz"), x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:])
+    keras.Sequential([keras.Input((8, 4), batch_size=1), keras.layers.LSTM(4),
+                      keras.layers.Dense(2, activation="softmax")]).save(project.path("models/lstm.keras"))
+    project.write("recipes/lstm.yaml", LSTM_RECIPE)
+    return project
+
+
+CRASH_LINE = ("recipes/lstm.yaml: lstm/int8: TensorFlow's converter crashed (SIGSEGV) while calibrating; "
+              "full output: build/lstm/logs/convert-int8.log")
+
+
+def _after_the_crash(project):
+    assert not list(project.path("build/lstm").rglob(".model.*"))  # nothing half-written
+    assert not project.path("build/lstm/int8/model.tflite").exists()
+    assert project.path("dist/cancer-tabular-android.zip").exists()  # the other recipe built
+    assert project.path("build/lstm/fp32/metrics.json").exists()  # and the other target
+    project.edit("recipes/lstm.yaml", "  - {name: int8, quantization: int8, calibration_samples: 10}\n", "")
+    again = project.build()
+    assert again.exit_code == 0, again.failures
+    # what succeeded beside the crash kept its records: only what the removed target changes runs
+    assert [n for n in again.executed if n.startswith("cancer-tabular:")] == []
+    assert not any(n.startswith(("lstm:convert/", "lstm:evaluate/", "lstm:source", "lstm:data")) for n in again.executed)
+
+
+def test_a_crash_in_tensorflow_fails_its_step_in_one_line(crashing):
+    result = crashing.build()
+    assert result.exit_code == 1
+    assert result.failures == [CRASH_LINE]
+    assert crashing.path("build/lstm/logs/convert-int8.log").exists()  # TensorFlow's own output, named in the line
+    _after_the_crash(crashing)
+
+
+def test_a_crash_under_two_workers_fails_its_step_in_one_line(crashing):
+    import subprocess
+    import sys
+
+    shutil.copy(REPO / "dodo.py", crashing.path("dodo.py"))
+    done = subprocess.run([sys.executable, "-m", "doit", "-n", "2", "-P", "process"], cwd=crashing.root,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stderr[-3000:]
+    printed = (done.stdout + done.stderr).splitlines()
+    assert CRASH_LINE in printed and sum("crashed" in line for line in printed) == 1, printed[-20:]
+    assert "Traceback" not in done.stdout + done.stderr
+    _after_the_crash(crashing)

@@ -1,0 +1,208 @@
+"""Steps that run native code (TensorFlow's converter and calibrator, the LiteRT interpreter, the LiteRT
+Quantizer) run in a child process, the sandbox, so that a crash there fails that step and not the build.
+
+TensorFlow 2.21 segfaults calibrating a Keras LSTM with a fixed batch size; the interpreters abort on
+some models. In the build's own process that ended the whole build with status 139 and no message,
+and doit's records of every step that had succeeded were lost with it. Here:
+
+- each build process (and each worker of `-n N`) keeps one sandbox: a spawned child that imports
+  TensorFlow once and runs the isolated steps one after the other, so the isolation costs a pickle of
+  the step's arguments per step, not an import;
+- the child's progress lines come back through a queue as they are said;
+- when the child dies of a signal, the step fails with one line naming the recipe, the step, the tool,
+  the signal and what it was doing, the temporary files it left beside its outputs are removed, and the
+  next isolated step gets a fresh child.
+
+The build process itself then never imports TensorFlow (the steps that need it are all isolated).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import StepError
+
+ISOLATED = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/", "bundle/")
+TOOLS = {"convert/": "TensorFlow's converter", "float": "TensorFlow's converter", "evaluate/": "the LiteRT interpreter",
+         "debug/": "TensorFlow's quantization debugger", "bundle/": "the LiteRT interpreter",
+         "reference": "TensorFlow", "source": "TensorFlow", "data": "the data step"}
+_DONE = "\0done"
+
+_box: "Sandbox | None" = None
+_box_lock = threading.Lock()
+
+
+def isolated(step) -> bool:
+    return step.name.startswith(ISOLATED)
+
+
+class Sandbox:
+    """One spawned child process running isolated steps in turn."""
+
+    def __init__(self, warm: bool = False):
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from .. import progress
+
+        # forked while this process is light (it never imports TensorFlow: every step that does runs in
+        # here): the child starts with the modules already imported, a second or so less than a spawn
+        context = get_context("fork" if "tensorflow" not in sys.modules else "spawn")
+        self.owner = os.getpid()
+        self.lines = context.SimpleQueue()
+        self.count = 0  # steps sent: each line comes back with its step's number
+        self.processes: list = []
+        self.executor = ProcessPoolExecutor(1, mp_context=context, initializer=_start_child,
+                                            initargs=(self.lines, progress.verbose()))
+        # a doit worker (a forked multiprocessing child) ends through os._exit after joining its own children:
+        # without this its idle sandbox kept it, and `doit -n 2`, waiting forever
+        from multiprocessing import util
+
+        util.Finalize(self, Sandbox.close, args=(self,), exitpriority=10)
+        if warm:  # import TensorFlow at once (a -n N worker waiting for its first step); a first data step
+            self.executor.submit(_import_tensorflow)  # instead overlaps the import with its own work
+
+    def run(self, step, label: str | None, where: str, log: Path | None):
+        from concurrent.futures.process import BrokenProcessPool
+
+        from .. import progress
+
+        self.count += 1
+        number = self.count
+        # the build's environment and verbosity as they are now: a sandbox outlives one build in a process
+        future = self.executor.submit(_run_step, step.action, step.args, label, dict(os.environ), os.getcwd(),
+                                      progress.verbose(), number)
+        self.processes = list((getattr(self.executor, "_processes", None) or {}).values()) or self.processes
+        said = []
+        while True:  # its lines, as they are said, until the marker after the last (or the child's death)
+            if not self.lines._reader.poll(0.05):  # (SimpleQueue: written at once, so a crash loses none)
+                if future.done() and not self.lines._reader.poll(0):
+                    break
+                continue
+            sender, line = self.lines.get()
+            if sender != number:  # (a line of a step before, left by a crash)
+                continue
+            if line == _DONE:
+                break
+            said.append(line)
+            progress.relay([line])
+        try:
+            error = future.result()
+        except BrokenProcessPool:
+            raise StepError(self._crash_line(step, where, log, said)) from None
+        if error is not None:
+            raise StepError(error)
+
+    def _crash_line(self, step, where: str, log: Path | None, said: list[str]) -> str:
+        for process in self.processes:
+            process.join(5)
+        code = next((p.exitcode for p in self.processes if p.exitcode is not None), None)
+        self.close()
+        _clear()
+        _remove_temporaries(step)
+        name = signal.Signals(-code).name if code is not None and code < 0 else f"exit status {code}"
+        tool = next((tool for prefix, tool in TOOLS.items() if step.name.startswith(prefix)), "native code")
+        doing = said[-1].split(": ", 1)[-1].strip() if said else ""
+        doing = doing.split(" on ", 1)[0] if doing.startswith("calibrating") else doing
+        while_ = f" while {doing}" if doing else ""
+        full = f"; full output: {_shown(log, step)}" if log is not None else ""
+        return f"{where}: {tool} crashed ({name}){while_}{full}"
+
+    def close(self) -> None:
+        """Stop the child: it holds nothing worth waiting for between steps. (Terminated, not asked: at a
+        doit worker's exit, multiprocessing no longer delivers the executor's polite shutdown message.)"""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values()) or self.processes
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+
+
+def _shown(log: Path, step) -> str:
+    recipe = next((a for a in step.args if hasattr(a, "shown")), None)
+    return recipe.shown(log) if recipe is not None else str(log)
+
+
+def _remove_temporaries(step) -> None:
+    """The temporary files (layout.temporary_path: '.<stem>.*<suffix>') a crashed step left beside its outputs."""
+    for output in step.owned:
+        output = Path(output)
+        for stray in output.parent.glob(f".{output.stem}.*{output.suffix}"):
+            if stray.is_file():
+                stray.unlink()
+            elif stray.is_dir():
+                import shutil
+
+                shutil.rmtree(stray, ignore_errors=True)
+
+
+def _clear() -> None:
+    global _box
+    with _box_lock:
+        _box = None
+
+
+def current(warm: bool = False) -> Sandbox:
+    """This process's sandbox (a forked doit worker starts its own)."""
+    global _box
+    with _box_lock:
+        if _box is None or _box.owner != os.getpid():
+            _box = Sandbox(warm)
+        return _box
+
+
+def start() -> None:
+    """Start this process's sandbox now, importing TensorFlow, so the import overlaps what runs first."""
+    current(warm=True)
+
+
+def run(step, label: str | None, where: str, log: Path | None) -> None:
+    """Run an isolated step in the sandbox; StepError for its own errors and for a crash."""
+    current().run(step, label, where, log)
+
+
+# --- in the child ---------------------------------------------------------------------------------------
+
+_number = 0  # in the child: the step running, whose number its lines carry
+
+
+def _start_child(lines, verbose: bool) -> None:
+    from .. import progress
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops the child
+    progress.send_lines_to(lambda line: lines.put((_number, line)))
+
+
+def _import_tensorflow() -> None:
+    from .. import progress
+
+    progress.tensorflow()
+
+
+def _run_step(action, args, label, environ: dict, cwd: str, verbose: bool, number: int) -> str | None:
+    """Run one step here, in the build's environment; its EdgebuildError's message, or None. The marker
+    after its lines tells the parent they are all sent."""
+    global _number
+    from .. import progress
+
+    _number = number
+    from ..errors import EdgebuildError
+    from . import warm
+
+    if dict(os.environ) != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    os.chdir(cwd)
+    try:
+        with progress.step_named(label), progress.verbosity(verbose):
+            action(*args)
+        return None
+    except EdgebuildError as exc:
+        return str(exc)
+    finally:
+        warm.release_memory()
+        progress.send_line(_DONE)
