@@ -5,11 +5,11 @@ JVM against the golden vectors, the Swift parsed and checked, bad COCO input and
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import mediapipe_task
 import swift_api
 from conftest import Project
 
@@ -200,20 +200,10 @@ print(json.dumps({"detections": found}))
 
 
 def mediapipe(model: Path, pictures, tmp_path) -> dict:
-    """MediaPipe in its own process: bad metadata can abort the whole process."""
-    np.save(tmp_path / "pictures.npy", pictures)
-    done = subprocess.run([sys.executable, "-c", DETECTOR, str(model), str(tmp_path / "pictures.npy")],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return mediapipe_task.run(DETECTOR, model, pictures, tmp_path)
 
 
-def pictures_of(project, name):
-    from edgebuild.layout import RecipeLayout
-    from edgebuild.steps.datasets import load_prepared
-
-    x = load_prepared(RecipeLayout(project.root, name), "x_test").x_test
-    return np.round(x * 255).astype(np.uint8)  # the recipe scales pixels by 1/255: these are the pictures
+pictures_of = mediapipe_task.pictures_of
 
 
 @pytest.mark.parametrize("name,target", [("shapes-detection", "int8"), ("shapes-float", "fp32")])

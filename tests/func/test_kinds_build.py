@@ -4,11 +4,11 @@ generated Kotlin run on the JVM against the golden vectors, the Swift parsed and
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import mediapipe_task
 import swift_api
 from conftest import Project
 
@@ -174,21 +174,8 @@ print(json.dumps({"labels": list(segmenter.labels), "masks": masks}))
 """
 
 
-def mediapipe(script: str, model: Path, pictures, tmp_path) -> dict:
-    """A MediaPipe task in its own process: bad metadata can abort the whole process."""
-    np.save(tmp_path / "pictures.npy", pictures)
-    done = subprocess.run([sys.executable, "-c", script, str(model), str(tmp_path / "pictures.npy")],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def pictures_of(project, name):
-    from edgebuild.layout import RecipeLayout
-    from edgebuild.steps.datasets import load_prepared
-
-    x = load_prepared(RecipeLayout(project.root, name), "x_test").x_test
-    return np.round(x * 255).astype(np.uint8)  # the recipe scales pixels by 1/255: these are the pictures
+mediapipe = mediapipe_task.run
+pictures_of = mediapipe_task.pictures_of
 
 
 @pytest.mark.parametrize("name,target", [("shapes", "int8"), ("shapes-float", "fp32")])
