@@ -40,7 +40,7 @@ def isolated(step) -> bool:
 
 
 class Sandbox:
-    """One spawned child process running isolated steps in turn."""
+    """One child process (forked, or spawned where TensorFlow is already imported) running isolated steps in turn."""
 
     def __init__(self, warm: bool = False):
         from concurrent.futures import ProcessPoolExecutor
@@ -105,8 +105,9 @@ class Sandbox:
         _remove_temporaries(step)
         name = signal.Signals(-code).name if code is not None and code < 0 else f"exit status {code}"
         tool = next((tool for prefix, tool in TOOLS.items() if step.name.startswith(prefix)), "native code")
-        doing = said[-1].split(": ", 1)[-1].strip() if said else ""
-        doing = doing.split(" on ", 1)[0] if doing.startswith("calibrating") else doing
+        # what it was doing, when its last line said (progress lines start "calibrating on ...", "training: ...")
+        words = said[-1].split(": ", 1)[-1].split() if said else []
+        doing = words[0].rstrip(":") if words and words[0].rstrip(":").endswith("ing") else ""
         while_ = f" while {doing}" if doing else ""
         full = f"; full output: {_shown(log, step)}" if log is not None else ""
         return f"{where}: {tool} crashed ({name}){while_}{full}"
