@@ -147,11 +147,32 @@ def _clear() -> None:
         _box = None
 
 
+_exit_hook_pid: int | None = None
+
+
+def _close_at_exit() -> None:
+    """Stop this process's sandbox before concurrent.futures' own exit hook joins its manager thread:
+    in a forked doit worker the executor's shutdown message never reached the child, and the worker,
+    and `-n 2`, waited for it forever (1 build in 5 here). Waits for -n's warm-up thread first."""
+    from . import warm
+
+    warm.wait()
+    with _box_lock:
+        box = _box
+    if box is not None and box.owner == os.getpid():
+        box.close()
+
+
 def current(warm: bool = False) -> Sandbox:
     """This process's sandbox (a forked doit worker starts its own)."""
-    global _box
+    global _box, _exit_hook_pid
     with _box_lock:
         if _box is None or _box.owner != os.getpid():
+            if _exit_hook_pid != os.getpid():  # (threading's exit hooks run last-registered first)
+                import concurrent.futures.process  # noqa: F401 - registers its hook before ours
+
+                threading._register_atexit(_close_at_exit)
+                _exit_hook_pid = os.getpid()
             _box = Sandbox(warm)
         return _box
 

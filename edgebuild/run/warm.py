@@ -3,10 +3,10 @@
 With `edgebuild build -n N`, doit forks N workers at the start of the build. The first of them gets
 the data step; the second would sit idle until the source step is done and only then pay for
 TensorFlow's import (2 to 5 s here) inside the first step it runs, on the build's critical path.
-While `forked_workers_import_tensorflow()` is active, every process forked from this one starts
-its sandbox (run/sandbox.py, where the steps that need TensorFlow run) at once, and the sandbox
-imports TensorFlow, so the import overlaps the other worker's steps. Only the workers themselves:
-the sandboxes they fork start nothing more.
+While `forked_workers_import_tensorflow()` is active, every worker forked from this one starts its
+sandbox (run/sandbox.py, where the steps that need TensorFlow run) at once, and the sandbox imports
+TensorFlow, so the import overlaps the other worker's steps. Only the workers themselves: the
+sandboxes they fork start nothing more.
 
 A step never runs beside the import: the sandbox runs the import and then the steps, one after the
 other (the import redirects file descriptors 1 and 2 while it runs, and a step importing Keras at
@@ -15,31 +15,34 @@ the same moment could deadlock Python's import locks), and `run_step` waits for 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 
 _armed = False
 _registered = False
-_thread: threading.Thread | None = None
+_thread: threading.Thread | None = None  # (no longer started: kept for wait()'s callers)
 
 
-def _import_tensorflow() -> None:
-    """Start this worker's sandbox (run/sandbox.py), which imports TensorFlow: the steps that need it run there."""
+class _Hook:
+    """What multiprocessing's after-fork registry holds on to (it keeps weak references)."""
+
+
+_HOOK = _Hook()
+
+
+def _start_sandbox_in_worker(_hook) -> None:
+    """In a doit worker, right after multiprocessing set it up (its finalizers cleared): start its sandbox,
+    which imports TensorFlow while the worker waits for its first step. Forking the sandbox is quick; doing
+    it here, not in a thread, also registers the sandbox's finalizer where the worker's exit runs it."""
+    global _armed
+    if not _armed:
+        return
+    _armed = False  # (this worker's own forks, its sandbox, start nothing)
     from . import sandbox
 
     try:
         sandbox.start()
-    except BaseException:  # noqa: BLE001 - the step that needs it starts it again and reports why not
+    except Exception:  # noqa: BLE001 - the first step that needs it starts it again and reports why not
         pass
-
-
-def _after_fork_in_child() -> None:
-    global _thread, _armed
-    _thread = None
-    if _armed:
-        _armed = False  # (this worker's own forks, its sandbox, start nothing)
-        _thread = threading.Thread(target=_import_tensorflow, name="edgebuild-import-tensorflow", daemon=True)
-        _thread.start()
 
 
 def release_memory() -> None:
@@ -77,12 +80,13 @@ def wait() -> None:
 
 @contextlib.contextmanager
 def forked_workers_import_tensorflow():
-    """While active, processes forked from this one (doit's workers) import TensorFlow as they start.
-
-    Forks only: subprocesses (training scripts, spawned pools) run no at-fork handlers."""
+    """While active, multiprocessing children forked from this one (doit's workers) start their sandbox,
+    which imports TensorFlow, as they start. Spawned processes and subprocesses start nothing."""
     global _armed, _registered
     if not _registered:
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        from multiprocessing import util
+
+        util.register_after_fork(_HOOK, _start_sandbox_in_worker)
         _registered = True
     _armed = True
     try:
