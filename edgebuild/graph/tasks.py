@@ -94,7 +94,6 @@ def run_step(function, args, writes, step: Step | None = None):
             return TaskFailed(result["error"])
         remote.write_outputs(step, root, result["outputs"])
         return {OUTPUTS_KEY: stamps(writes)}
-    warm.wait()
     with remote.LOCAL_STEPS if cluster is not None else contextlib.nullcontext(), progress.interrupts_kept(), \
             progress.step_named(label):
         try:

@@ -153,10 +153,7 @@ _exit_hook_pid: int | None = None
 def _close_at_exit() -> None:
     """Stop this process's sandbox before concurrent.futures' own exit hook joins its manager thread:
     in a forked doit worker the executor's shutdown message never reached the child, and the worker,
-    and `-n 2`, waited for it forever (1 build in 5 here). Waits for -n's warm-up thread first."""
-    from . import warm
-
-    warm.wait()
+    and `-n 2`, waited for it forever (1 build in 5 here)."""
     with _box_lock:
         box = _box
     if box is not None and box.owner == os.getpid():

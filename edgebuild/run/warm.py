@@ -10,16 +10,14 @@ sandboxes they fork start nothing more.
 
 A step never runs beside the import: the sandbox runs the import and then the steps, one after the
 other (the import redirects file descriptors 1 and 2 while it runs, and a step importing Keras at
-the same moment could deadlock Python's import locks), and `run_step` waits for the sandbox's start.
+the same moment could deadlock Python's import locks).
 """
 from __future__ import annotations
 
 import contextlib
-import threading
 
 _armed = False
 _registered = False
-_thread: threading.Thread | None = None  # (no longer started: kept for wait()'s callers)
 
 
 class _Hook:
@@ -70,12 +68,6 @@ def _load_libc():
 def _disable_trim() -> None:
     global _libc
     _libc = False  # not glibc: nothing to do
-
-
-def wait() -> None:
-    """Return once this process's early TensorFlow import (if any) is over."""
-    if _thread is not None:
-        _thread.join()
 
 
 @contextlib.contextmanager
