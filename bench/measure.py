@@ -1,13 +1,26 @@
 """Wall time and peak memory of a command and every process it starts, for the bench scripts.
 
-Peak memory is the largest sum of the resident sets of the command's whole process tree, sampled
-every 0.1 s from /proc (Linux), so a parallel build's workers count together.
+Peak memory is the largest sum of the proportional set sizes (PSS) of the command's whole process tree,
+sampled every 0.1 s from /proc (Linux), so a parallel build's workers count together, and pages that
+forked processes share (TensorFlow's, imported once before doit forks its workers) count once, split
+between them; summing resident sets counted them once per process. RSS where PSS cannot be read.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+
+
+def _pss_kb(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def _tree_rss_kb(root: int) -> int:
@@ -19,13 +32,15 @@ def _tree_rss_kb(root: int) -> int:
         try:
             with open(f"/proc/{name}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{name}/statm") as handle:
-                pages = int(handle.read().split()[1])
+            kb = _pss_kb(name)
+            if kb is None:
+                with open(f"/proc/{name}/statm") as handle:
+                    kb = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
         except (OSError, IndexError, ValueError):
             continue
         pid = int(name)
         children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+        rss[pid] = kb
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -68,7 +67,45 @@ def dodo_tasks(root=None):
 
     quiet_interrupts()
     lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
-    yield from plan(recipes, prune_stale=True)
+    tasks = plan(recipes, prune_stale=True)
+    _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:]))
+    yield from tasks
+
+
+def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> None:
+    """With `jobs` > 1, the workers doit forks next get TensorFlow from this process, imported once, when
+    an out-of-date step needs it (run/warm.py); otherwise nothing."""
+    if jobs <= 1:
+        return
+    from .run import warm
+
+    fresh = _freshness(tasks, root)
+    warm.import_before_forking(jobs, {n for n, ok in fresh.items() if not ok} if fresh is not None else None,
+                               _task_names(tasks))
+
+
+def _doit_jobs(argv: list[str]) -> int:
+    """The worker count of a `doit [run] -n N -P process` command line (1 for threads, or when not given)."""
+    jobs, kind = 1, "process"
+    for i, arg in enumerate(argv):
+        for short, long, key in (("-n", "--process", "jobs"), ("-P", "--parallel-type", "kind")):
+            value = None
+            if arg in (short, long) and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif arg.startswith(long + "="):
+                value = arg.split("=", 1)[1]
+            elif arg.startswith(short) and len(arg) > 2 and not arg.startswith("--"):
+                value = arg[2:]
+            if value is not None and key == "jobs":
+                jobs = int(value) if value.isdigit() else jobs
+            elif value is not None:
+                kind = value
+    return jobs if kind == "process" else 1
+
+
+def _task_names(task_dicts: list[dict]) -> list[str]:
+    """doit's names of these tasks ("<recipe>:<step>"), as _freshness gives them."""
+    return [f"{t['basename']}:{t['name']}" if t.get("name") else t["basename"] for t in task_dicts]
 
 
 @dataclass
@@ -87,7 +124,6 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
 
     from . import progress
     from .console import BuildReporter
-    from .graph import schedule
     from .graph.tasks import INDEX_TASK
     from .run import remote, warm
 
@@ -113,21 +149,14 @@ def build(paths=None, root=None, jobs: int = 1, verbose: bool = False, stream=No
     if dask:
         remote.check_address(dask)
     with lock.project_lock(root), progress.verbosity(verbose or progress.verbose()):
-        workers = jobs
         if dask:
             return _build_on_cluster(dask, namespace, selected, reporters, stream)
-        if jobs > 1:
-            fresh = _freshness(tasks, root)
-            stale = {name for name, ok in fresh.items() if not ok} if fresh is not None else None
-            parallel = schedule.parallel_seconds(recipes, stale)
-            workers = schedule.workers(jobs, parallel)
-            if workers < jobs:
-                (stream or sys.stderr).write(
-                    f"edgebuild: -n {jobs}: one worker, as the conversions to run (about {parallel:.0f}s) "
-                    f"would not pay for another worker's TensorFlow import\n")
-        args = ["run", *(["-n", str(workers), "-P", "process"] if workers > 1 else []), *selected]
-        with warm.forked_workers_import_tensorflow() if workers > 1 else contextlib.nullcontext():
+        _share_tensorflow(tasks, root, jobs)
+        args = ["run", *(["-n", str(jobs), "-P", "process"] if jobs > 1 else []), *selected]
+        try:
             code = 0 if DoitMain(ModuleTaskLoader(namespace)).run(args) == 0 else 1
+        finally:
+            warm.ran_here()  # (a caller that goes on, a test, may run TensorFlow)
     reporter = reporters[0] if reporters else None
     if reporter is None:
         return BuildResult(exit_code=code)

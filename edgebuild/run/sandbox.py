@@ -42,7 +42,7 @@ def isolated(step) -> bool:
 class Sandbox:
     """One child process (forked, or spawned where TensorFlow is already imported) running isolated steps in turn."""
 
-    def __init__(self, warm: bool = False):
+    def __init__(self):
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
@@ -50,7 +50,10 @@ class Sandbox:
 
         # forked while this process is light (it never imports TensorFlow: every step that does runs in
         # here): the child starts with the modules already imported, a second or so less than a spawn
-        context = get_context("fork" if "tensorflow" not in sys.modules else "spawn")
+        # (or after importing it only, before doit forked its workers: warm.py); a process that ran it spawns
+        from . import warm
+
+        context = get_context("fork" if "tensorflow" not in sys.modules or warm.IMPORTED_NOT_RUN else "spawn")
         self.owner = os.getpid()
         self.lines = context.SimpleQueue()
         self.count = 0  # steps sent: each line comes back with its step's number
@@ -62,8 +65,6 @@ class Sandbox:
         from multiprocessing import util
 
         util.Finalize(self, Sandbox.close, args=(self,), exitpriority=10)
-        if warm:  # import TensorFlow at once (a -n N worker waiting for its first step); a first data step
-            self.executor.submit(_import_tensorflow)  # instead overlaps the import with its own work
 
     def run(self, step, label: str | None, where: str, log: Path | None):
         from concurrent.futures.process import BrokenProcessPool
@@ -160,7 +161,7 @@ def _close_at_exit() -> None:
         box.close()
 
 
-def current(warm: bool = False) -> Sandbox:
+def current() -> Sandbox:
     """This process's sandbox (a forked doit worker starts its own)."""
     global _box, _exit_hook_pid
     with _box_lock:
@@ -170,13 +171,8 @@ def current(warm: bool = False) -> Sandbox:
 
                 threading._register_atexit(_close_at_exit)
                 _exit_hook_pid = os.getpid()
-            _box = Sandbox(warm)
+            _box = Sandbox()
         return _box
-
-
-def start() -> None:
-    """Start this process's sandbox now, importing TensorFlow, so the import overlaps what runs first."""
-    current(warm=True)
 
 
 def run(step, label: str | None, where: str, log: Path | None) -> None:
@@ -193,13 +189,10 @@ def _start_child(lines, verbose: bool) -> None:
     from .. import progress
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops the child
+    from . import warm
+
+    warm.ran_here()  # (this child runs it)
     progress.send_lines_to(lambda line: lines.put((_number, line)))
-
-
-def _import_tensorflow() -> None:
-    from .. import progress
-
-    progress.tensorflow()
 
 
 def _run_step(action, args, label, environ: dict, cwd: str, verbose: bool, number: int) -> str | None:

@@ -1,46 +1,45 @@
-"""Worker processes that import TensorFlow as soon as they start, not when their first step arrives.
+"""Worker processes that have TensorFlow without each paying for its import; memory given back after steps.
 
-With `edgebuild build -n N`, doit forks N workers at the start of the build. The first of them gets
-the data step; the second would sit idle until the source step is done and only then pay for
-TensorFlow's import (2 to 5 s here) inside the first step it runs, on the build's critical path.
-While `forked_workers_import_tensorflow()` is active, every worker forked from this one starts its
-sandbox (run/sandbox.py, where the steps that need TensorFlow run) at once, and the sandbox imports
-TensorFlow, so the import overlaps the other worker's steps. Only the workers themselves: the
-sandboxes they fork start nothing more.
-
-A step never runs beside the import: the sandbox runs the import and then the steps, one after the
-other (the import redirects file descriptors 1 and 2 while it runs, and a step importing Keras at
-the same moment could deadlock Python's import locks).
+`doit -n N` and `edgebuild build -n N` fork N workers, and each worker forks a sandbox (sandbox.py)
+where the steps that need TensorFlow run. Left to themselves, N sandboxes imported TensorFlow at once
+(2 to 5 s each, on the same cores): `doit -n 2` built digits-dense in 17 s against 12 s for `-n 1`.
+`import_before_forking()` imports it once in the build process, before doit forks its workers, and only
+when a step that needs it is out of date: the workers and their sandboxes then get it with the fork,
+so a second worker costs a fork, not an import. It is only imported there, never run, so forking after
+it is safe (TensorFlow starts its thread pools on first use); a process that ran it spawns instead.
 """
 from __future__ import annotations
 
-import contextlib
+IMPORTED_NOT_RUN = False  # TensorFlow imported in this process (or the one it was forked from), never run
 
-_armed = False
-_registered = False
-
-
-class _Hook:
-    """What multiprocessing's after-fork registry holds on to (it keeps weak references)."""
+NEEDS_TENSORFLOW = ("source", "reference", "float", "convert/", "debug/")  # (evaluations need LiteRT only)
 
 
-_HOOK = _Hook()
+def needs_tensorflow(stale: set[str] | None, names) -> bool:
+    """Whether a step that imports TensorFlow will run: one of the `stale` doit task names ("<recipe>:<step>"),
+    or of every task's `names` when nothing was ever built (`stale` None)."""
+    pending = names if stale is None else stale
+    return any(name.split(":", 1)[-1].startswith(NEEDS_TENSORFLOW) for name in pending)
 
 
-def _start_sandbox_in_worker(_hook) -> None:
-    """In a doit worker, right after multiprocessing set it up (its finalizers cleared): start its sandbox,
-    which imports TensorFlow while the worker waits for its first step. Forking the sandbox is quick; doing
-    it here, not in a thread, also registers the sandbox's finalizer where the worker's exit runs it."""
-    global _armed
-    if not _armed:
-        return
-    _armed = False  # (this worker's own forks, its sandbox, start nothing)
-    from . import sandbox
+def import_before_forking(jobs: int, stale: set[str] | None, names) -> bool:
+    """Import TensorFlow here when `jobs` > 1 workers will be forked and a step needs it. True if imported;
+    `ran_here()` must follow in a process that goes on to run TensorFlow itself (a test run)."""
+    global IMPORTED_NOT_RUN
+    if jobs <= 1 or not needs_tensorflow(stale, names):
+        return False
+    from .. import progress
 
-    try:
-        sandbox.start()
-    except Exception:  # noqa: BLE001 - the first step that needs it starts it again and reports why not
-        pass
+    already = progress.tensorflow_imported()
+    progress.tensorflow()
+    IMPORTED_NOT_RUN = IMPORTED_NOT_RUN or not already
+    return True
+
+
+def ran_here() -> None:
+    """This process may now run TensorFlow: its sandboxes are spawned, not forked, from here on."""
+    global IMPORTED_NOT_RUN
+    IMPORTED_NOT_RUN = False
 
 
 def release_memory() -> None:
@@ -68,20 +67,3 @@ def _load_libc():
 def _disable_trim() -> None:
     global _libc
     _libc = False  # not glibc: nothing to do
-
-
-@contextlib.contextmanager
-def forked_workers_import_tensorflow():
-    """While active, multiprocessing children forked from this one (doit's workers) start their sandbox,
-    which imports TensorFlow, as they start. Spawned processes and subprocesses start nothing."""
-    global _armed, _registered
-    if not _registered:
-        from multiprocessing import util
-
-        util.register_after_fork(_HOOK, _start_sandbox_in_worker)
-        _registered = True
-    _armed = True
-    try:
-        yield
-    finally:
-        _armed = False
