@@ -35,6 +35,7 @@ def iris_keras(tmp_path_factory) -> Path:
 
     iris = load_iris()
     data = split_train_test(iris.data.astype(np.float32), iris.target, 0.3, 0)
+    tf.keras.backend.clear_session()  # its layers are dense and dense_1 whatever ran before (tests name them)
     tf.keras.utils.set_random_seed(0)
     model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(8, activation="relu"),
                                  tf.keras.layers.Dense(3, activation="softmax")])
