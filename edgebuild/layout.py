@@ -124,6 +124,11 @@ class RecipeLayout:
         """A copy of the shipped target's model: bundles depend on it, not on every target."""
         return self.dir / "shipped.tflite"
 
+    @property
+    def golden(self) -> Path:
+        """The golden vectors every bundle's tests carry, with the tolerances measured across LiteRT's kernels."""
+        return self.dir / "golden.json"
+
     def bundle_dir(self, platform: str) -> Path:
         return self.root / DIST_DIR / self.name / platform
 

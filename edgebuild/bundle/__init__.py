@@ -5,7 +5,7 @@
 
     ship.py      which target ships, and what the bundles say about it
     context.py   what the templates are told: tensors, preprocessing, labels, metadata
-    golden.py    golden vectors from the LiteRT interpreter, for the apps' own tests
+    golden.py    the golden step: vectors and tolerances measured across LiteRT's kernels, for the apps' tests
     literals.py  Kotlin / Swift literals and type names
     render.py    templates -> files;  tree.py  folder, manifest, zip
 """
@@ -15,22 +15,27 @@ from ..graph.step import Step
 from ..layout import RecipeLayout
 from ..recipe import Recipe
 from ..resources import template_files
-from . import android, ios, render, ship
+from . import android, golden, ios, render, ship
 
 PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}
-__all__ = ["PLATFORMS", "build_bundle", "render", "ship", "steps"]
+__all__ = ["PLATFORMS", "build_bundle", "golden", "golden_steps", "render", "ship", "steps"]
 
 
 def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[str]:
     return render.build_bundle(recipe, layout, platform, PLATFORMS[platform])
 
 
+def golden_steps(recipe: Recipe, layout: RecipeLayout) -> list[Step]:
+    """golden, when a bundle is built: the vectors every platform's tests carry (golden.py)."""
+    return [golden.step(recipe, layout)] if any(module.enabled(recipe) for module in PLATFORMS.values()) else []
+
+
 def steps(recipe: Recipe, layout: RecipeLayout) -> list[Step]:
     """bundle/<platform> for each enabled platform: ship.json (which records the shipped model's
-    sha256), the data's golden samples and the templates -> the bundle folder and its zip."""
+    sha256), the golden vectors and the templates -> the bundle folder and its zip."""
     return [Step(f"bundle/{platform}", f"the {platform} bundle of the shipped target", build_bundle,
                  (recipe, layout, platform),
-                 reads=(layout.ship_info, layout.data, layout.preprocess, *template_files(recipe, platform)),
+                 reads=(layout.ship_info, layout.golden, layout.preprocess, *template_files(recipe, platform)),
                  reads_if_present=(layout.shipped_model,),
                  writes=(layout.bundle_dir(platform), layout.bundle_zip(platform)),
                  config={"settings": module.settings(recipe), "labels": list(recipe.labels),

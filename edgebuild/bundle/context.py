@@ -2,16 +2,14 @@
 golden vectors, pinned runtimes, and the metadata JSON (nothing measured on this machine)."""
 from __future__ import annotations
 
-from .. import progress
+from .. import progress, runtimes
 from ..errors import StepError
 from ..kinds.classification import TOP_K
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
-from ..steps.datasets import load_prepared
 from ..steps.evaluate import TFLiteRunner
 from ..tflite import metadata as tflite_metadata
-from . import model_metadata, runtimes
-from .golden import golden_vectors
+from . import model_metadata
 from .literals import camel
 
 
@@ -49,8 +47,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())  # a model of several outputs
     with progress.tool_output(layout.log(f"bundle/{platform}")):  # LiteRT announces its delegate on stderr
         runner = TFLiteRunner(layout.shipped_model)
-        golden = golden_vectors(runner, load_prepared(layout, "golden_raw").golden_raw, preprocess,
-                                lambda *output: recipe.kind.golden(recipe, *output), roles)
+    golden = read_json(layout.golden)
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
     labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
@@ -68,14 +65,19 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "task": recipe.spec.task.value, "verb": recipe.kind.verb,
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
         "outputs": [_tensor(d) for d in runner.outputs], "roles": roles,
-        "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden,
-        "top_k": TOP_K, "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
-                                     "android_min_sdk": runtimes.ANDROID_MIN_SDK},
+        "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden["vectors"],
+        "golden_file": golden, "golden_tolerance": golden.get("tolerance", {}),
+        "top_k": TOP_K, "runtimes": {**_pins(ship), "android_min_sdk": runtimes.ANDROID_MIN_SDK},
         "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels),
         "standard_metadata": standard,
         **recipe.kind.bundle_values(output_tensor),
         **platform_settings,
     }
+
+
+def _pins(ship: dict) -> dict:
+    """The runtime versions the bundles pin, and the oldest the shipped model runs on (the ship step's check)."""
+    return {k: ship["runtimes"][k] for k in ("litert_android", "tflite_swift", "needs", "needed_by")}
 
 
 def standard_metadata(model: bytes, input_tensor: dict) -> dict | None:
@@ -105,6 +107,5 @@ def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, ima
         "labels": labels,
         "measured": {k: shipped[k] for k in (*recipe.kind.shown, "size_bytes", "n_test")},
         f"reference_{recipe.kind.primary}": ship[f"reference_{recipe.kind.primary}"],
-        "runtimes": {"litert_android": runtimes.LITERT_ANDROID, "tflite_swift": runtimes.TFLITE_SWIFT,
-                     "evaluated_with": {k: ship["versions"].get(k) for k in ("ai-edge-litert", "tensorflow")}},
+        "runtimes": {**_pins(ship), "evaluated_with": {k: ship["versions"].get(k) for k in ("ai-edge-litert", "tensorflow")}},
     }

@@ -1,7 +1,18 @@
 """Golden vectors: test inputs with the bytes and labels the LiteRT interpreter gave for them, so the
-apps' own tests prove on a device that they give what edgebuild measured.
+apps' own tests prove on a device that they give what edgebuild measured, within tolerances measured
+here, across the CPU kernels LiteRT has.
 
-Besides the first test samples, three edge vectors put NaN, +infinity and -infinity into the first
+A device runs other kernels than the build machine (ARM's, not x86's), and LiteRT's own kernel sets
+already differ: on MobileNetV2 int8, XNNPACK and the built-in kernels gave scores 0.42 apart. The golden
+step runs the shipped model under each kernel set LiteRT offers here (KERNELS: XNNPACK, the built-in
+optimized kernels, the reference kernels) on every candidate input, takes each output's largest
+difference between any two, and sets the tolerance at MARGIN times that, plus one quantization step
+for a quantized output (plus FLOAT_FLOOR for a float one). The golden file records the tolerance,
+what was measured and how. A task kind then keeps the inputs whose decision holds beyond that
+tolerance (a classifier's winner beats its runner-up by more than it), so a test fails on a device
+for a real difference, not for kernel noise.
+
+Besides the test samples, three edge vectors put NaN, +infinity and -infinity into the first
 sample, so the apps' preprocessing, quantization and top-k are held to the same rules as here:
 a NaN quantizes to the zero point, an infinity to the end of the type's range, and a NaN score
 ranks after every number (NumPy's order). JSON has no NaN or infinity, so such a value is written
@@ -10,12 +21,22 @@ JSONDecoder (`.convertFromString`) read back.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
+from .. import progress
+from ..graph.step import Step
 from ..kinds import json_float
+from ..layout import RecipeLayout, read_json, write_json
+from ..recipe import Recipe
 from ..steps.evaluate import TFLiteRunner
 
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
+KERNELS = {"AUTO": "XNNPACK (LiteRT's default)", "BUILTIN_WITHOUT_DEFAULT_DELEGATES": "built-in optimized kernels",
+           "BUILTIN_REF": "reference kernels"}
+MARGIN = 2.0
+FLOAT_FLOOR = 1e-6  # added to a float output's tolerance: two identical kernel sets still leave rounding room
+GOLDEN_SAMPLES = 5  # test vectors kept (stable ones first), besides the three edge vectors
 
 
 def edge_samples(raw):
@@ -33,7 +54,7 @@ def edge_samples(raw):
 
 
 def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callable[[object], dict],
-                   roles: dict[str, int] | None = None) -> list[dict]:
+                   roles: dict[str, int] | None = None, edges=None) -> list[dict]:
     """Test inputs (the data's own, then the edge vectors) with what the LiteRT interpreter gave for them:
     the raw output's bytes, and what the wrapper makes of it (`expected(dequantized output)`: the task
     kind's golden fields, such as the top labels). For a model of several outputs (`roles`: name -> position)
@@ -43,7 +64,7 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
     from ..steps.datasets import apply_preprocess
 
     vectors = []
-    for sample in [*raw, *edge_samples(raw)]:
+    for sample in [*raw, *(edge_samples(raw) if edges is None else edges)]:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
         vector = {"raw": [json_float(v) for v in sample.reshape(-1)], "input_hex": model_input.tobytes().hex()}
@@ -58,3 +79,108 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
                                     for role, k in roles.items()}, sample))
         vectors.append(vector)
     return vectors
+
+
+def step(recipe: Recipe, layout: RecipeLayout) -> Step:
+    """golden: the shipped model and the data's candidate samples -> golden.json, which every bundle carries."""
+    return Step("golden", "golden vectors, with tolerances measured across LiteRT's kernels", write_golden,
+                (recipe, layout), reads=(layout.ship_info, layout.data, layout.preprocess),
+                reads_if_present=(layout.shipped_model,), writes=(layout.golden,),
+                config={"kernels": list(KERNELS), "margin": MARGIN, "samples": GOLDEN_SAMPLES},
+                log=layout.log("golden"))
+
+
+def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
+    """Measure the shipped model's outputs under every kernel set, derive the tolerances, keep stable inputs."""
+    import numpy as np
+
+    from ..steps.datasets import apply_preprocess, load_prepared
+
+    ship = read_json(layout.ship_info)
+    if ship["target"] is None or not layout.shipped_model.exists():
+        write_json(layout.golden, {"vectors": []})
+        return {}
+    preprocess = read_json(layout.preprocess)
+    candidates = list(load_prepared(layout, "golden_raw").golden_raw)
+    samples = [*candidates, *edge_samples(candidates)]
+    outputs, skipped = {}, []  # kernel set -> [per sample: [raw output arrays]]; sets that cannot run the model
+    with progress.tool_output(layout.log("golden")):  # (LiteRT announces its delegate on stderr)
+        for kernels in KERNELS:
+            try:
+                runner = TFLiteRunner(layout.shipped_model, kernels=kernels)
+            except (RuntimeError, ValueError) as exc:  # e.g. a custom op the reference resolver lacks
+                skipped.append(f"{KERNELS[kernels]}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                continue
+            found = []
+            for sample in samples:
+                runner.invoke(runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})))
+                found.append([np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs])
+            outputs[kernels] = found
+    details = runner.outputs
+    tolerance = []
+    for k, detail in enumerate(details):
+        per_kernel = [[sample[k] for sample in found[:len(candidates)]] for found in outputs.values()]
+        tolerance.append(_tolerance(detail, per_kernel))
+    kind_tolerance = recipe.kind.golden_tolerance(tolerance)
+    stable = [recipe.kind.stable_decision(recipe, [[runner.dequantize(found[i][k], details[k]) for k in range(len(details))]
+                                                  for found in outputs.values()], kind_tolerance)
+              for i in range(len(samples))]
+    picked = [i for i in range(len(candidates)) if stable[i]][:GOLDEN_SAMPLES] or [0]
+    chosen = [candidates[i] for i in picked]
+    roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())
+    with progress.tool_output(layout.log("golden")):
+        runner = TFLiteRunner(layout.shipped_model)
+        vectors = golden_vectors(runner, chosen, preprocess, lambda *output: recipe.kind.golden(recipe, *output), roles,
+                                 edges=edge_samples(candidates))
+    edge_stable = stable[len(candidates):]
+    for vector, ok in zip(vectors, [stable[i] for i in picked] + edge_stable):
+        vector["stable"] = bool(ok)
+    golden = {
+        "tolerance": {**kind_tolerance, "outputs": tolerance, "kernels": [KERNELS[k] for k in outputs],
+                      **({"kernels_that_cannot_run_it": skipped} if skipped else {}), "margin": (
+            f"{MARGIN:g} x the largest difference between any two kernel sets on the first {len(candidates)} test "
+            f"samples, plus one quantization step for a quantized output or {FLOAT_FLOOR:g} for a float one")},
+        "stable_samples": f"{sum(stable[:len(candidates)])} of {len(candidates)} test samples decide beyond the "
+                          f"tolerance; the first {len(picked)} are the vectors" if any(stable[:len(candidates)]) else
+                          f"none of {len(candidates)} test samples decides beyond the tolerance: the first is the vector",
+        "labels": list(recipe.labels),
+        "vectors": vectors,
+    }
+    write_json(layout.golden, golden)
+    progress.say(f"{len(vectors)} vectors ({sum(v['stable'] for v in vectors)} decide beyond the tolerance); "
+                 f"{_measured(tolerance)} across {len(outputs)} kernel sets"
+                 + (f"; tolerance {_shown(kind_tolerance)}" if kind_tolerance else ""))
+    return golden
+
+
+def _tolerance(detail: dict, per_kernel: list[list]) -> dict:
+    """One output's largest difference between kernel sets (in quantization steps for a quantized output, in
+    its own units for a float one; NaN against NaN agrees) and the tolerance derived from it."""
+    import numpy as np
+
+    quantized = np.issubdtype(detail["dtype"], np.integer)
+    largest = 0.0
+    for a in range(len(per_kernel)):
+        for b in range(a + 1, len(per_kernel)):
+            for x, y in zip(per_kernel[a], per_kernel[b]):
+                x, y = x.astype(np.float64), y.astype(np.float64)
+                same = (x == y) | (np.isnan(x) & np.isnan(y))
+                differ = np.abs(np.where(same, 0.0, x - y))
+                differ = differ[np.isfinite(differ)]  # (a NaN or infinity against a number is no measure)
+                largest = max(largest, float(differ.max(initial=0.0)))
+    scale = float(detail["quantization"][0]) if quantized else 1.0
+    if quantized:
+        steps = int(math.ceil(MARGIN * largest)) + 1
+        return {"name": detail["name"], "quantized": True, "measured_steps": int(largest), "steps": steps,
+                "scale": scale, "value": steps * scale}
+    value = MARGIN * largest + FLOAT_FLOOR
+    return {"name": detail["name"], "quantized": False, "measured": largest, "value": value}
+
+
+def _shown(kind_tolerance: dict) -> str:
+    return ", ".join(f"{k} {v:.3g}" for k, v in kind_tolerance.items())
+
+
+def _measured(tolerance: list[dict]) -> str:
+    return "outputs differ by " + ", ".join(f"{t['measured_steps']} steps" if t["quantized"] else f"{t['measured']:.2g}"
+                                   for t in tolerance)

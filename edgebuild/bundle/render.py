@@ -35,7 +35,7 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str, module) ->
     files[module.MODEL_PATH.format(**names)] = layout.shipped_model.read_bytes()
     files[module.LABELS_PATH.format(**names)] = labels_text(ctx["labels"]).encode()
     files[module.METADATA_PATH.format(**names)] = _json(ctx["metadata"])
-    files[module.GOLDEN_PATH.format(**names)] = _json({"top_k": ctx["top_k"], "vectors": ctx["golden"]})
+    files[module.GOLDEN_PATH.format(**names)] = _json({"top_k": ctx["top_k"], **ctx["golden_file"]})
     write_tree(files, folder, archive)
     progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
     return sorted([*files, "manifest.json"])

@@ -7,7 +7,7 @@ Per recipe (doit names them `<recipe>:<step>`):
       │        └──> convert/<t> ──> evaluate/<t> ──> gate/<t> ──> summary ──> report ──> check
       │                   ├──> inspect/<t> ─────────────────────────────────────^
       └─(calibration)─────┴──> debug/<t> (int8) ─────────────────────────────^
-                    summary + models ──> ship ──> bundle/android, bundle/ios
+                    summary + models ──> ship ──> golden ──> bundle/android, bundle/ios
 
 `check` fails the build when a gate failed, after the report shows why; `reports` writes the
 index over all recipes, and `prune` (a full build only) removes what no step declares.
@@ -43,7 +43,7 @@ def recipe_steps(recipe: Recipe) -> list[Step]:
     for target in recipe.spec.targets:
         steps += target_steps(recipe, layout, target)
     steps += [summary.step(recipe, layout), report.step(recipe, layout), bundle.ship.step(recipe, layout),
-              *bundle.steps(recipe, layout), gate.check_step(recipe, layout)]
+              *bundle.golden_steps(recipe, layout), *bundle.steps(recipe, layout), gate.check_step(recipe, layout)]
     return steps
 
 

@@ -90,6 +90,11 @@ class TaskKind:
         """Metrics of a model's (float) outputs against the test split's targets."""
         raise NotImplementedError
 
+    def near_chance(self, reference: dict, labels: list[str]) -> str | None:
+        """When the unconverted model does no better than guessing (its metrics in reference.json), the one line
+        that says so beside the gate failures, so the user trains the model instead of tuning quantization."""
+        return None
+
     def compare(self, metrics: dict, reference: dict) -> dict:
         """The metrics relative to the unconverted model's (drops, increases)."""
         raise NotImplementedError
@@ -122,6 +127,16 @@ class TaskKind:
         """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors
         (a kind with `output_roles` gets {role: output} and the raw sample)."""
         raise NotImplementedError
+
+    def golden_tolerance(self, outputs: list[dict]) -> dict:
+        """The tolerances the bundles' golden tests use, by name, from each output's measured one (bundle/golden.py:
+        `value` in the output's own units). None by default: the kind's tests keep their stated bounds."""
+        return {}
+
+    def stable_decision(self, recipe, per_kernel: list[list], tolerance: dict) -> bool:
+        """Whether one input's decision holds beyond `tolerance` under every kernel set (`per_kernel`: for each
+        set, the dequantized outputs). Inputs that do not are kept out of the golden vectors when others do."""
+        return True
 
     def output_roles(self, model: bytes) -> dict[str, int] | None:
         """For a model of several outputs, where each sits among them ({role: position}); None: one output."""

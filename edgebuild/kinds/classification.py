@@ -1,6 +1,8 @@
 """classification: one score per class (or one sigmoid unit for two); accuracy, confusion, top-k."""
 from __future__ import annotations
 
+import math
+
 from ..errors import StepError
 from .base import OutputMetadata, TaskKind, at_least, at_most
 
@@ -96,6 +98,21 @@ class Classification(TaskKind):
     def compare(self, metrics, reference):
         return {"accuracy_drop": reference["accuracy"] - metrics["accuracy"]}
 
+    def near_chance(self, reference, labels):
+        """Accuracy within the 95% interval (normal approximation) of always answering the test split's most
+        frequent class."""
+        rows = [sum(row) for row in reference["confusion"]]
+        n = sum(rows)
+        if not n:
+            return None
+        share = max(rows) / n
+        upper = share + 1.96 * math.sqrt(share * (1 - share) / n)
+        if reference["accuracy"] > upper:
+            return None
+        return (f"the unconverted model itself is near chance: accuracy {reference['accuracy']:.4f}, while always "
+                f"answering {labels[rows.index(max(rows))]!r} scores {share:.4f} (95% interval up to {min(upper, 1):.4f} "
+                f"on {n} test samples); train the model before tuning its quantization")
+
     def output_metadata(self, recipe, tensor, labels_file):
         labels = list(recipe.labels)
         return OutputMetadata(tensor.name, f"Scores of the {len(labels)} classes, in the order of {labels_file}, "
@@ -116,6 +133,23 @@ class Classification(TaskKind):
         order = np.argsort(-scores, kind="stable")[:TOP_K]  # NaN last, ties: the earlier label first
         return {"scores": [json_float(s) for s in scores],
                 "top": [{"label": recipe.labels[i], "score": json_float(scores[i])} for i in order]}
+
+    def golden_tolerance(self, outputs):
+        return {"score": outputs[0]["value"]}
+
+    def stable_decision(self, recipe, per_kernel, tolerance):
+        """The same winner under every kernel set, ahead of its runner-up by more than the score tolerance."""
+        import numpy as np
+
+        winners = set()
+        for outputs in per_kernel:
+            scores = class_scores(outputs[0][0], len(recipe.labels))
+            order = np.argsort(-scores, kind="stable")
+            gap = scores[order[0]] - scores[order[1]]
+            if not gap > tolerance["score"]:  # (a NaN gap is no decision)
+                return False
+            winners.add(int(order[0]))
+        return len(winners) == 1
 
     def line(self, metrics):
         drop = f" (drop {metrics['accuracy_drop']:+.4f})" if "accuracy_drop" in metrics else ""

@@ -149,10 +149,32 @@ def load_recipe(path: Path, root: Path) -> Recipe:
     if spec.name is None and not re.match(NAME_PATTERN, name):
         problems.append((("name",), f"the file name gives '{name}', which is not a valid recipe name; "
                                      "expected a `name:` of lowercase letters, digits and '-'"))
+    problems += _app_name_problems(spec, name)
     if problems:
         raise RecipeError(problem_lines(shown, lines, problems))
     digest = hashlib.sha256(json.dumps([spec.model_dump(mode="json"), labels], sort_keys=True).encode()).hexdigest()
     return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest)
+
+
+def _app_name_problems(spec, name: str) -> list:
+    """The bundles' Swift module and Kotlin package, given or made from the recipe name (bundle/ios.py,
+    bundle/android.py), checked against the names the app code cannot take."""
+    from ..bundle.literals import camel
+    from .app_names import android_package_problem, ios_module_problem
+
+    problems = []
+    ios, android = spec.bundles.ios, spec.bundles.android
+    if ios.enabled and re.match(NAME_PATTERN, name):
+        module = ios.module or camel(name)
+        problem = ios_module_problem(module, ios.module is None)
+        if problem:
+            problems.append(((("bundles", "ios", "module") if ios.module else ("name",)), problem))
+    if android.enabled and re.match(NAME_PATTERN, name):
+        package = android.package or "com.example." + name.replace("-", "_")
+        problem = android_package_problem(package, android.package is None)
+        if problem:
+            problems.append(((("bundles", "android", "package") if android.package else ("name",)), problem))
+    return problems
 
 
 def _shown(path: Path, root: Path) -> str:

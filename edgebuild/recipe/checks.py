@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from ..kinds import COMMON_THRESHOLDS, KINDS, kind_of
+from ..runtimes import LITERT_LEVELS
 from .schema import (
     CALIBRATED,
     CONVERTER_ONLY,
@@ -45,7 +46,16 @@ def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str
 
 def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root),
-            *_check_task_thresholds(spec), *_check_detection(spec, root)]
+            *_check_task_thresholds(spec), *_check_detection(spec, root), *_check_runtimes(spec)]
+
+
+def _check_runtimes(spec: RecipeSpec) -> list[tuple[Loc, str]]:
+    """A LiteRT version edgebuild can check the shipped model's ops against (runtimes.LITERT_LEVELS)."""
+    version = spec.bundles.android.runtime
+    if version in LITERT_LEVELS:
+        return []
+    return [(("bundles", "android", "runtime"), f"expected a LiteRT version whose ops edgebuild knows "
+                                                f"({', '.join(LITERT_LEVELS)}); got {version!r}")]
 
 
 def _check_detection(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
@@ -213,6 +223,10 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     names = [t.name for t in spec.targets]
     if spec.ship is not None and spec.ship not in names:
         problems.append((("ship",), f"expected one of the target names ({', '.join(names)}); got {spec.ship!r}"))
+    elif spec.ship is not None and any(t.baseline for t in spec.targets if t.name == spec.ship):
+        shippable = [t.name for t in spec.targets if not t.baseline]
+        problems.append((("ship",), f"expected a target that is not a baseline ({', '.join(shippable) or 'none'}); "
+                                    f"{spec.ship} has baseline: true, which is never shipped"))
     if spec.templates is not None and not (root / spec.templates).is_dir():
         problems.append((("templates",), f"folder {spec.templates} not found"))
     for i, target in enumerate(spec.targets):

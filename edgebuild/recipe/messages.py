@@ -78,13 +78,28 @@ def _message(err: dict, loc: Loc) -> str:
     if kind == "value_error":
         return f"{ctx.get('error', err['msg'])}; got {_show(got)}"
     if kind == "string_pattern_mismatch":
-        what = "lowercase letters, digits and '-'" if loc[-1] == "name" and len(loc) == 1 else \
-            "lowercase letters, digits, '-' and '_', starting with a letter or digit"
-        return f"expected {what}; got {_show(got)}"
+        return f"expected {PATTERNS_IN_WORDS.get(_named(loc), PATTERNS_IN_WORDS['*'])}; got {_show(got)}"
     msg = re.sub(r"( after validation)?, not \d+$", "", err["msg"])
     msg = re.sub(r"^(Input|Value|String|List|Tuple) should (be|have)", lambda m: "expected" + (
         "" if m.group(2) == "be" else " to have"), msg)
     return f"{msg[0].lower()}{msg[1:]}; got {_show(got)}"
+
+
+# each pattern's rule in words, by field (a recipe's own name; anything else: target names and the like)
+PATTERNS_IN_WORDS = {
+    "name": "lowercase letters, digits and '-'",
+    "bundles.android.package": "a Kotlin package: two or more parts joined by '.', each a lowercase letter followed "
+                               "by lowercase letters, digits or '_' (such as com.example.photos)",
+    "bundles.ios.module": "a Swift module name: an uppercase letter followed by letters and digits (such as "
+                          "PhotosClassifier)",
+    "bundles.android.runtime": "a version number such as 2.3.0",
+    "bundles.ios.runtime": "a version number such as 2.17.0",
+    "*": "lowercase letters, digits, '-' and '_', starting with a letter or digit",
+}
+
+
+def _named(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc if not isinstance(part, int)) if loc else ""
 
 
 def _show(value) -> str:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from ..runtimes import LITERT_ANDROID, LITERT_LEVELS, TFLITE_SWIFT
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 TARGET_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 MAX_NAME = 64  # names become folders, Kotlin packages and Swift types
@@ -214,6 +216,9 @@ class TargetSpec(Strict):
         "output names (a pattern matching nothing is an error), or `auto`: find the fewest ops to keep in float so "
         "that the target's primary thresholds (accuracy, MAE or mIoU) and size pass (build/<recipe>/<target>/mixed.json records the search "
         "and the list that pins its result).")
+    baseline: bool = Field(
+        False, description="Measured and reported like any other target, but never gated and never shipped: a "
+        "float32 reference beside the targets that ship, say.")
     max_float_layers: Optional[int] = Field(
         None, gt=0, le=10_000, description="keep_float: auto only: the most ops it may keep in float (default: no "
         "limit, but it stops where the model is as large as float16 would be).")
@@ -239,12 +244,21 @@ class DetectionSpec(Strict):
 
 class AndroidBundle(Strict):
     enabled: bool = Field(True, description="Build dist/<recipe>/android/.")
+    runtime: str = Field(
+        LITERT_ANDROID, pattern=r"^\d+\.\d+\.\d+$", max_length=20,
+        description="The LiteRT version the app uses (com.google.ai.edge.litert:litert): the bundle pins it, and the "
+        "ship step fails when the shipped model has an op that version cannot run. One of: "
+        + ", ".join(LITERT_LEVELS) + ".")
     package: Optional[str] = Field(None, max_length=200, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
                                    description="Kotlin package of the wrapper. Default: com.example.<recipe_name>.")
 
 
 class IosBundle(Strict):
     enabled: bool = Field(True, description="Build dist/<recipe>/ios/.")
+    runtime: str = Field(
+        TFLITE_SWIFT, pattern=r"^\d+\.\d+\.\d+$", max_length=20,
+        description="The TensorFlowLiteSwift pod version the app uses: the bundle pins it, and the ship step fails "
+        "when the shipped model has an op that version cannot run.")
     module: Optional[str] = Field(None, max_length=MAX_NAME, pattern=r"^[A-Z][A-Za-z0-9]*$",
                                   description="Swift module and type prefix. Default: the recipe name in CamelCase.")
 
@@ -276,7 +290,11 @@ class RecipeSpec(Strict):
     targets: list[TargetSpec] = Field(min_length=1, description="The .tflite variants to build.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Recipe-wide acceptance limits.")
     ship: Optional[str] = Field(
-        None, description="The target the bundles ship. Default: the smallest target that passed every threshold.")
+        None, description="The target the bundles ship. Default: by ship_by among the targets that passed every "
+        "threshold and are not baselines, leaving out hybrid (dynamic-range) targets while another passed.")
+    ship_by: Literal["size", "latency"] = Field(
+        "size", description="How the default ship choice picks: the smallest .tflite, or the lowest median latency "
+        "measured on the build machine.")
     bundles: Bundles = Field(default_factory=Bundles, description="The app bundles built from the shipped target.")
     latency: Literal["anywhere", "local"] = Field(
         "anywhere", description="On a Dask build (--dask), `local` measures this recipe's latency on the machine that "

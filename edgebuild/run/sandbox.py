@@ -25,9 +25,10 @@ from pathlib import Path
 
 from ..errors import StepError
 
-ISOLATED = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/", "bundle/")
+ISOLATED = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/", "golden", "bundle/")
 TOOLS = {"convert/": "TensorFlow's converter", "float": "TensorFlow's converter", "evaluate/": "the LiteRT interpreter",
          "debug/": "TensorFlow's quantization debugger", "bundle/": "the LiteRT interpreter",
+         "golden": "the LiteRT interpreter",
          "reference": "TensorFlow", "source": "TensorFlow", "data": "the data step"}
 _DONE = "\0done"
 

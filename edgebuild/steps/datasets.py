@@ -20,8 +20,8 @@ from ..recipe import Recipe
 from ..recipe.schema import DatasetSource, Preprocess
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-GOLDEN_SAMPLES = 5
-FORMAT = 2  # of data.npz; a new format re-prepares every recipe's data
+GOLDEN_CANDIDATES = 24  # test samples the golden step picks its vectors from (those whose decision is stable)
+FORMAT = 3  # of data.npz; a new format re-prepares every recipe's data
 KERAS_DATASETS = {DatasetSource.keras_mnist: ("mnist", "mnist.npz"),
                   DatasetSource.keras_fashion_mnist: ("fashion_mnist", "fashion-mnist")}
 
@@ -422,7 +422,7 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
         raise StepError(f"{recipe.where()}: preprocess.normalize: fit needs a training split; "
                         f"{spec.path} has no x_train")
     resolved = resolve_preprocess(recipe.spec.preprocess, split.x_train)
-    split.golden_raw = apply_preprocess(split.x_test[:GOLDEN_SAMPLES], {**resolved, "scale": None, "mean": None})
+    split.golden_raw = apply_preprocess(split.x_test[:GOLDEN_CANDIDATES], {**resolved, "scale": None, "mean": None})
     split.x_test = apply_preprocess(split.x_test, resolved)
     if split.x_train is not None:
         split.x_train = apply_preprocess(split.x_train, resolved)

@@ -85,14 +85,16 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
 class TFLiteRunner:
     """One .tflite model in the LiteRT interpreter, taking and returning float arrays."""
 
-    def __init__(self, model_path, num_threads: int = 1):
-        """`model_path`: a .tflite file, or its bytes."""
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, model_path, num_threads: int = 1, kernels: str = "AUTO"):
+        """`model_path`: a .tflite file, or its bytes; `kernels`: LiteRT's OpResolverType (AUTO: XNNPACK where it
+        applies; BUILTIN_WITHOUT_DEFAULT_DELEGATES: the built-in optimized kernels; BUILTIN_REF: the reference ones)."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        resolver = {"experimental_op_resolver_type": OpResolverType[kernels]} if kernels != "AUTO" else {}
         if isinstance(model_path, (bytes, bytearray)):  # a model held in memory (the keep_float search)
-            self.interpreter = Interpreter(model_content=bytes(model_path), num_threads=num_threads)
+            self.interpreter = Interpreter(model_content=bytes(model_path), num_threads=num_threads, **resolver)
         else:
-            self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads, **resolver)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]

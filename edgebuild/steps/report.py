@@ -55,7 +55,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
         elif target["quantization"] == Quantization.int16x8.value:
             target["quant_debug"] = {"available": False, "layers": [], "reason": (
                 "TensorFlow's QuantizationDebugger measures full-integer int8 quantization only")}
-    shipped, why = shipped_target(summary, recipe.spec.ship)
+    shipped, why = shipped_target(summary)
     sign = 1 if kind.higher_is_better else -1
     focus = shipped or max(targets, key=lambda t: (sign * t["metrics"][kind.primary], -t["metrics"]["size_bytes"]))["name"]
     focus_target = next(t for t in targets if t["name"] == focus)
@@ -66,6 +66,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
     for target in targets:
         checks = {c["threshold"]: c for c in target["verdict"]["checks"]}
         gate_rows.append({"target": target["name"], "passed": target["verdict"]["passed"],
+                          "baseline": target.get("baseline", False),
                           "cells": [checks.get(name) for name in thresholds]})
     charts_by_name = recipe_charts(summary, kind)
     for target in targets:
@@ -189,7 +190,7 @@ def render_index(recipes: list[Recipe], root: Path) -> list[Path]:
     rows = []
     for recipe in recipes:
         summary = read_json(RecipeLayout(root, recipe.name).summary)
-        shipped, why = shipped_target(summary, recipe.spec.ship)
+        shipped, why = shipped_target(summary)
         rows.append({"summary": summary, "shipped": shipped, "why": why, "link": f"{recipe.name}/report"})
     env = environment()
     built_at = _built_at()

@@ -6,6 +6,7 @@ from importlib import metadata
 
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, write_json
+from .choice import choose, is_hybrid
 from ..recipe import Recipe
 
 TOOLS = ("edgebuild", "tensorflow", "ai-edge-litert", "litert-quantizer", "numpy", "doit")
@@ -26,7 +27,8 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """summary: every target's metrics and verdict in one file, which reports and the ship step read."""
     names = [t.name for t in recipe.spec.targets]
     return Step("summary", "every target's metrics and verdict", write_summary, (recipe, layout),
-                reads=(layout.reference, layout.preprocess, *(f(n) for n in names for f in (layout.metrics, layout.verdict))),
+                reads=(layout.reference, layout.preprocess,
+                       *(f(n) for n in names for f in (layout.metrics, layout.verdict, layout.inspection))),
                 writes=(layout.summary,), config={"hash": recipe.hash, "file": recipe.file})
 
 
@@ -41,7 +43,10 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
             "thresholds": recipe.thresholds_for(target),
             "metrics": read_json(layout.metrics(target.name)),
             "verdict": read_json(layout.verdict(target.name)),
+            "baseline": target.baseline,
+            "hybrid": is_hybrid(read_json(layout.inspection(target.name))),
         })
+    gated = [t for t in targets if not t["baseline"]]
     summary = {
         "recipe": recipe.name,
         "file": recipe.file,
@@ -53,25 +58,20 @@ def write_summary(recipe: Recipe, layout: RecipeLayout) -> dict:
         "preprocess": read_json(layout.preprocess),
         "reference": read_json(layout.reference),
         "targets": targets,
-        "passed": all(t["verdict"]["passed"] for t in targets),
-        "failures": [line for t in targets for line in t["verdict"]["failures"]],
+        "passed": all(t["verdict"]["passed"] for t in gated),
+        "failures": [line for t in gated for line in t["verdict"]["failures"]],
         "versions": tool_versions(),
         "ship": recipe.spec.ship,
+        "ship_by": recipe.spec.ship_by,
+        "choice": choose(targets, recipe.spec.ship, recipe.spec.ship_by).to_json(),
     }
+    chance = recipe.kind.near_chance(summary["reference"], list(recipe.labels)) if summary["failures"] else None
+    if chance:
+        summary["failures"].append(f"{recipe.where()}: {chance}")
     write_json(layout.summary, summary)
     return summary
 
 
-def shipped_target(summary: dict, ship: str | None = None) -> tuple[str | None, str]:
-    """(target, why): the recipe's `ship:` if it passed, else the smallest target that passed every threshold."""
-    passed = [t for t in summary["targets"] if t["verdict"]["passed"]]
-    if ship is not None:
-        chosen = next(t for t in summary["targets"] if t["name"] == ship)
-        if not chosen["verdict"]["passed"]:
-            return None, f"ship: {ship} did not pass every threshold"
-        return ship, f"named by the recipe's ship: ({chosen['metrics']['size_bytes']} bytes)"
-    if not passed:
-        return None, "no target passed every threshold"
-    smallest = min(passed, key=lambda t: (t["metrics"]["size_bytes"], t["name"]))
-    return smallest["name"], (f"the smallest of the {len(passed)} targets that passed every threshold "
-                              f"({smallest['metrics']['size_bytes']} bytes)")
+def shipped_target(summary: dict) -> tuple[str | None, str]:
+    """(target, why): the ship choice the summary step made (bundle/choice.py)."""
+    return summary["choice"]["target"], summary["choice"]["why"]

@@ -55,6 +55,7 @@ class Inspection:
     subgraphs: int = 1  # only the first (the model's main graph) is listed
     metadata_entries: list[str] = field(default_factory=list)  # the model's named metadata buffers
     metadata: dict | None = None  # standard TFLite metadata (tflite_metadata.read), when present
+    op_codes: list[dict] = field(default_factory=list)  # every op code of every subgraph: op, version, kind, runtime
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -87,6 +88,13 @@ class Inspection:
         lines.append("signatures: " + (", ".join(f"{k}({', '.join(v['inputs'])}) -> {', '.join(v['outputs'])}"
                                                   for k, v in self.signatures.items()) or "none"))
         lines.append("operators by type: " + ", ".join(f"{op} x{n}" for op, n in self.op_counts.items()))
+        if self.op_codes:
+            lines.append("op versions and the oldest TensorFlow Lite runtime for each: " + ", ".join(
+                f"{c['op']} v{c['version']} ({_runtime_label(c)})" for c in self.op_codes))
+            newest = _newest(self.op_codes)
+            if newest is not None:
+                lines.append(f"minimum runtime: TensorFlow Lite {newest['runtime']} ({newest['op']} version "
+                             f"{newest['version']})")
         for kind, needs in (("custom", "the app must register their kernels"),
                             ("flex", "they need LiteRT's Select TF ops, the flex delegate")):
             names = sorted({op.op for op in self.ops if op.kind == kind} - BUILT_IN_CUSTOM_OPS)
@@ -110,6 +118,23 @@ class Inspection:
             lines.append("metadata entries: " + ", ".join(self.metadata_entries))
         lines += _metadata_lines(self.metadata)
         return "\n".join(lines) + "\n"
+
+
+def _runtime_label(code: dict) -> str:
+    if code["runtime"]:
+        return code["runtime"]
+    if code["kind"] == "flex":
+        return "Select TF ops"
+    if code["kind"] == "custom":
+        return "built into LiteRT" if code["op"] in BUILT_IN_CUSTOM_OPS else "custom: the app registers it"
+    return "not in TFLite's table"
+
+
+def _newest(op_codes: list[dict]) -> dict | None:
+    from .op_runtimes import minimum
+
+    need = minimum(op_codes)
+    return None if need is None else {"op": need.op, "version": need.version, "runtime": need.runtime}
 
 
 def _metadata_lines(metadata: dict | None) -> list[str]:
@@ -268,6 +293,7 @@ def inspect_model(path) -> Inspection:
         signatures = _signatures(root)
         entries = [(root.Metadata(i).Name() or b"").decode("utf-8", "replace") for i in range(root.MetadataLength())]
         subgraphs = root.SubgraphsLength()
+        op_codes = _op_codes(root)
     except InputError:
         raise
     except Exception as exc:  # a truncated or corrupt flatbuffer
@@ -278,7 +304,30 @@ def inspect_model(path) -> Inspection:
         metadata = {"error": f"{type(exc).__name__}: {exc}"}
     return Inspection(path=str(path), size_bytes=len(data), inputs=inputs, outputs=outputs, signatures=signatures,
                       ops=ops, tensors=[tensors[i] for i in sorted(tensors)], subgraphs=subgraphs,
-                      metadata_entries=entries, metadata=metadata)
+                      metadata_entries=entries, metadata=metadata, op_codes=op_codes)
+
+
+def op_codes_of(model: bytes) -> list[dict]:
+    """The op codes (op, version, kind, runtime) of a model held in memory."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return _op_codes(schema.Model.GetRootAs(model, 0))
+
+
+def _op_codes(root) -> list[dict]:
+    """The model's op codes (each op and version it uses, in any subgraph) with the oldest TFLite runtime that
+    runs each (op_runtimes.py; None for custom and flex ops, and versions TFLite's table does not list)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from . import op_runtimes
+
+    names = _names(schema.BuiltinOperator)
+    codes = []
+    for i in range(root.OperatorCodesLength()):
+        code = root.OperatorCodes(i)
+        name, kind = _op_name(code, names)
+        codes.append({"op": name, "version": int(code.Version()), "kind": kind})
+    return [{**c, "runtime": n.runtime} for c, n in zip(codes, op_runtimes.needs(codes))]
 
 
 def _unpack_int4(stored: bytes, shape: list[int]):

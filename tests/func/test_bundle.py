@@ -13,7 +13,7 @@ import pytest
 import swift_api
 from conftest import IRIS_RECIPE, Project
 
-from edgebuild.bundle import runtimes
+from edgebuild import runtimes
 from edgebuild.tflite import metadata as tflite_metadata
 
 STUBS = Path(__file__).parent / "kotlin_stubs"

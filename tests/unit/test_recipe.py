@@ -214,3 +214,42 @@ def test_the_benches_need_nothing_outside_the_clone():
         text = script.read_text()
         assert not re.search(r"parent\.parent\.parent|REPO\.parent|\.\./shared", text), script.name
     assert (bench / "handwritten_pipeline.py").is_file()
+
+
+def test_app_names_that_cannot_compile_in_the_app(root):
+    """An iOS module that is an Apple framework or a Swift name, a Kotlin package part that is a keyword:
+    from the recipe name or given; each message gives a name that passes."""
+    bundles = "bundles:\n  ios: {module: %s}\n  android: {package: %s}\n"
+    assert problems(root, "a.yaml", GOOD + bundles % ("Photos", "com.example.fun")) == [
+        "recipes/a.yaml:13: bundles.ios.module: Photos is an Apple framework or Swift name: an app importing it "
+        "would get that instead; choose another, such as PhotosModel",
+        "recipes/a.yaml:14: bundles.android.package: com.example.fun has 'fun', a Kotlin keyword, as a part: it "
+        "cannot be a package name; rename that part, such as com.example.funmodel"]
+    assert problems(root, "vision.yaml", GOOD)[0].startswith(
+        "recipes/vision.yaml:1: name: the recipe name gives the module Vision, which is an Apple framework")
+    swift, java = problems(root, "int.yaml", GOOD)
+    assert "gives the module Int, which is an Apple framework or Swift name" in swift
+    assert "gives the package com.example.int, which has 'int', a Java keyword" in java
+    (root / "recipes" / "b.yaml").write_text(GOOD + bundles % ("PhotosModel", "com.example.funmodel"))
+    load_recipe(root / "recipes" / "b.yaml", root)  # the suggested names pass
+    (root / "recipes" / "uikit.yaml").write_text(GOOD + "bundles: {ios: {enabled: false}}\n")
+    load_recipe(root / "recipes" / "uikit.yaml", root)  # no iOS bundle, no module
+
+
+def test_bundle_name_patterns_are_described_in_their_own_words(root):
+    bundles = "bundles:\n  ios: {module: photos}\n  android: {package: Photos}\n"
+    found = problems(root, "a.yaml", GOOD + bundles)
+    assert found == [
+        "recipes/a.yaml:13: bundles.ios.module: expected a Swift module name: an uppercase letter followed by "
+        "letters and digits (such as PhotosClassifier); got 'photos'",
+        "recipes/a.yaml:14: bundles.android.package: expected a Kotlin package: two or more parts joined by '.', "
+        "each a lowercase letter followed by lowercase letters, digits or '_' (such as com.example.photos); "
+        "got 'Photos'"]
+
+
+def test_runtime_pins(root):
+    assert problems(root, "a.yaml", GOOD + "bundles: {android: {runtime: 2.3.0}, ios: {runtime: '2.17'}}\n") == [
+        "recipes/a.yaml:12: bundles.ios.runtime: expected a version number such as 2.17.0; got '2.17'"]
+    assert problems(root, "b.yaml", GOOD + "bundles: {android: {runtime: 1.4.0}, ios: {runtime: 2.16.1}}\n") == [
+        "recipes/b.yaml:12: bundles.android.runtime: expected a LiteRT version whose ops edgebuild knows "
+        "(2.3.0, 2.1.0, 2.0.2); got '1.4.0'"]

@@ -7,6 +7,7 @@ class JSONObject(json: String) {
     fun getString(name: String): String = TODO()
     fun getDouble(name: String): Double = TODO()
     fun getInt(name: String): Int = TODO()  // android's org.json.JSONObject: public int getInt(String name)
+    fun getBoolean(name: String): Boolean = TODO()  // public boolean getBoolean(String name)
 }
 
 class JSONArray {
@@ -14,4 +15,5 @@ class JSONArray {
     fun getJSONObject(index: Int): JSONObject = TODO()
     fun getDouble(index: Int): Double = TODO()
     fun getInt(index: Int): Int = TODO()  // android's org.json.JSONArray: public int getInt(int index)
+    fun getString(index: Int): String = TODO()  // public String getString(int index)
 }
