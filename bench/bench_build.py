@@ -84,7 +84,7 @@ def main() -> None:
     print(f"{'  the same with -n 2 (s)':44} {cold2:10.2f} {cold_peer:10.2f} {cold2 / cold_peer:7.2f}  <= 1.0")
     print(f"{'no-op doit vs import doit,pydantic,yaml,jinja2 (s)':44} {noop:10.3f} {base:10.3f} {noop / base:7.2f}  <= 3, < 0.3 s")
     print(f"{'threshold edit rebuild vs cold build (s)':44} {edit:10.2f} {cold:10.2f} {edit / cold:7.2f}  <= 0.1")
-    print(f"{'peak RSS: all examples vs handwritten (MB)':44} {mem_ours:10.0f} {mem_peer:10.0f} {mem_ours / mem_peer:7.2f}")
+    print(f"{'peak PSS: all examples vs handwritten (MB)':44} {mem_ours:10.0f} {mem_peer:10.0f} {mem_ours / mem_peer:7.2f}")
     print(f"(median of {args.repeat} cold builds each, 7 no-ops; {Path(PY).name} {sys.version.split()[0]})")
     if args.before:
         before_and_after(args.before.resolve(), args.repeat)

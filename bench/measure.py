@@ -1,9 +1,10 @@
 """Wall time and peak memory of a command and every process it starts, for the bench scripts.
 
 Peak memory is the largest sum of the proportional set sizes (PSS) of the command's whole process tree,
-sampled every 0.1 s from /proc (Linux), so a parallel build's workers count together, and pages that
-forked processes share (TensorFlow's, imported once before doit forks its workers) count once, split
-between them; summing resident sets counted them once per process. RSS where PSS cannot be read.
+sampled from /proc (Linux) every 0.1 s (less often when a large tree takes long to sample), so a parallel
+build's workers count together, and pages that forked processes share (TensorFlow's, imported once before
+doit forks its workers) count once, split between them; summing resident sets counted them once per
+process. RSS where PSS cannot be read.
 """
 from __future__ import annotations
 
