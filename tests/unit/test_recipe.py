@@ -232,8 +232,8 @@ def test_app_names_that_cannot_compile_in_the_app(root):
     assert "gives the package com.example.int, which has 'int', a Java keyword" in java
     (root / "recipes" / "b.yaml").write_text(GOOD + bundles % ("PhotosModel", "com.example.funmodel"))
     load_recipe(root / "recipes" / "b.yaml", root)  # the suggested names pass
-    (root / "recipes" / "uikit.yaml").write_text(GOOD + "bundles: {ios: {enabled: false}}\n")
-    load_recipe(root / "recipes" / "uikit.yaml", root)  # no iOS bundle, no module
+    (root / "recipes" / "vision.yaml").write_text(GOOD + "bundles: {ios: {enabled: false}}\n")
+    load_recipe(root / "recipes" / "vision.yaml", root)  # no iOS bundle, no module
 
 
 def test_bundle_name_patterns_are_described_in_their_own_words(root):
