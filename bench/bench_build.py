@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,9 +31,12 @@ PEER = Path(__file__).resolve().parent / "handwritten_pipeline.py"  # the peer, 
 PY = sys.executable
 
 
+OWN = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout's edgebuild, whatever is installed
+
+
 def timed(command, cwd) -> float:
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=OWN)
     return time.perf_counter() - started
 
 
@@ -76,7 +80,7 @@ def main() -> None:
         edit = statistics.median(edits)
 
         examples = project(tmp, [p.name for p in (REPO / "recipes").glob("*.yaml")])
-        mem_ours = measure.run(edgebuild, examples)[1]
+        mem_ours = measure.run(edgebuild, examples, OWN)[1]
         mem_peer = measure.run([PY, str(PEER), str(tmp / "peer-mem")], tmp)[1]
 
     print(f"{'measure':44} {'edgebuild':>10} {'baseline':>10} {'ratio':>7}  goal")
@@ -92,8 +96,6 @@ def main() -> None:
 
 def before_and_after(before: Path, repeat: int) -> None:
     """The examples both checkouts have, built cold with each checkout's code (its edgebuild on PYTHONPATH)."""
-    import os
-
     shared = sorted({p.name for p in (before / "recipes").glob("*.yaml")} & {p.name for p in (REPO / "recipes").glob("*.yaml")})
     envs = {"now": dict(os.environ, PYTHONPATH=str(REPO)), "before": dict(os.environ, PYTHONPATH=str(before))}
     cold, noop = {"now": [], "before": []}, {"now": [], "before": []}

@@ -103,6 +103,7 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     preprocess = read_json(layout.preprocess)
     candidates = list(load_prepared(layout, "golden_raw").golden_raw)
     samples = [*candidates, *edge_samples(candidates)]
+    roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())
     outputs, skipped = {}, []  # kernel set -> [per sample: [raw output arrays]]; sets that cannot run the model
     with progress.tool_output(layout.log("golden")):  # (LiteRT announces its delegate on stderr)
         for kernels in KERNELS:
@@ -114,7 +115,8 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
             found = []
             for sample in samples:
                 runner.invoke(runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})))
-                found.append([np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs])
+                found.append(recipe.kind.measured_outputs(
+                    [np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs], roles))
             outputs[kernels] = found
     details = runner.outputs
     tolerance = []
@@ -127,7 +129,6 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
               for i in range(len(samples))]
     picked = [i for i in range(len(candidates)) if stable[i]][:GOLDEN_SAMPLES] or [0]
     chosen = [candidates[i] for i in picked]
-    roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())
     with progress.tool_output(layout.log("golden")):
         runner = TFLiteRunner(layout.shipped_model)
         vectors = golden_vectors(runner, chosen, preprocess, lambda *output: recipe.kind.golden(recipe, *output), roles,

@@ -133,6 +133,10 @@ class TaskKind:
         `value` in the output's own units). None by default: the kind's tests keep their stated bounds."""
         return {}
 
+    def measured_outputs(self, outputs: list, roles: dict[str, int] | None) -> list:
+        """One invoke's raw outputs as kernel sets are compared (a detector zeroes the slots its op leaves unwritten)."""
+        return outputs
+
     def stable_decision(self, recipe, per_kernel: list[list], tolerance: dict) -> bool:
         """Whether one input's decision holds beyond `tolerance` under every kernel set (`per_kernel`: for each
         set, the dequantized outputs). Inputs that do not are kept out of the golden vectors when others do."""

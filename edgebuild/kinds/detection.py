@@ -356,6 +356,20 @@ class Detection(TaskKind):
         positions = output_roles(model)
         return dict(zip(ROLES, positions)) if positions is not None else None
 
+    def measured_outputs(self, outputs, roles):
+        """The slots past the count zeroed: TFLite_Detection_PostProcess leaves them unwritten (any bytes)."""
+        import numpy as np
+
+        if roles is None:
+            return outputs
+        count = outputs[roles["count"]].reshape(-1)[0]
+        filled = int(np.clip(np.nan_to_num(count), 0, outputs[roles["scores"]].shape[-1]))
+        settled = [np.array(value) for value in outputs]
+        for role, k in roles.items():
+            if role != "count":
+                settled[k][:, filled:] = 0
+        return settled
+
     def golden(self, recipe, outputs, sample):
         """The detections the wrappers must give for one picture (`sample`: its raw pixels, whose size boxes
         are measured in): label, class index, score, box (left, top, right, bottom) clipped to the picture."""

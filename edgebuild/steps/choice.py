@@ -81,7 +81,9 @@ def choose(targets: list[dict], ship: str | None = None, ship_by: str = "size") 
     else:
         best = min(candidates, key=lambda t: (t["metrics"]["size_bytes"], t["name"]))
         why = f"the smallest of the {len(candidates)} {kind}targets that passed every threshold ({size(best)})"
-        beaten = {t["name"]: f"larger than {best['name']} ({size(t)})" for t in candidates if t is not best}
+        beaten = {t["name"]: (f"larger than {best['name']} ({size(t)})" if t["metrics"]["size_bytes"] > best["metrics"]["size_bytes"]
+                              else f"the same size as {best['name']}, which comes first by name")
+                  for t in candidates if t is not best}
         figures = ""
     if len(candidates) == 1:
         why = f"the only {kind}target that passed every threshold ({size(best)})"

@@ -54,3 +54,8 @@ def test_a_baseline_never_ships(passed):
 def test_nothing_ships_when_every_gated_target_failed():
     choice = choose([target("fp32", 900, 0.1, passed=False), target("int8", 3000, 0.3, passed=False)])
     assert choice.target is None and choice.why == "no target passed every threshold"
+
+
+def test_a_tie_in_size_goes_to_the_first_name_and_says_so():
+    choice = choose([target("fp32", 3296, 0.1), target("dyn8", 3296, 0.1)])
+    assert choice.target == "dyn8" and choice.passed_over == {"fp32": "the same size as dyn8, which comes first by name"}
