@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..kinds import COMMON_THRESHOLDS, KINDS, kind_of
 from ..runtimes import LITERT_LEVELS
+from .messages import show_value
 from .schema import (
     CALIBRATED,
     CONVERTER_ONLY,
@@ -55,7 +56,7 @@ def _check_runtimes(spec: RecipeSpec) -> list[tuple[Loc, str]]:
     if version in LITERT_LEVELS:
         return []
     return [(("bundles", "android", "runtime"), f"expected a LiteRT version whose ops edgebuild knows "
-                                                f"({', '.join(LITERT_LEVELS)}); got {version!r}")]
+                                                f"({', '.join(LITERT_LEVELS)}); got {show_value(version)}")]
 
 
 def _check_detection(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
@@ -111,7 +112,7 @@ def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
                 problems.append((("model", field), f"only a script takes {field}; this model comes from {source}"))
     if model.keras is not None:
         if not model.keras.endswith((".keras", ".h5")):
-            problems.append((("model", "keras"), f"expected a .keras or .h5 file; got {model.keras!r}"))
+            problems.append((("model", "keras"), f"expected a .keras or .h5 file; got {show_value(model.keras)}"))
         elif not (root / model.keras).is_file():
             problems.append((("model", "keras"), f"file {model.keras} not found"))
     if model.saved_model is not None and not (root / model.saved_model / "saved_model.pb").is_file():
@@ -119,7 +120,7 @@ def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
                          f"{model.saved_model} is not a SavedModel directory; expected it to hold saved_model.pb"))
     if model.tflite is not None:
         if not model.tflite.endswith(".tflite"):
-            problems.append((("model", "tflite"), f"expected a .tflite file; got {model.tflite!r}"))
+            problems.append((("model", "tflite"), f"expected a .tflite file; got {show_value(model.tflite)}"))
         elif not (root / model.tflite).is_file():
             problems.append((("model", "tflite"), f"file {model.tflite} not found"))
     if model.script is not None and not (root / model.script).is_file():
@@ -222,7 +223,7 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     problems, seen = [], set()
     names = [t.name for t in spec.targets]
     if spec.ship is not None and spec.ship not in names:
-        problems.append((("ship",), f"expected one of the target names ({', '.join(names)}); got {spec.ship!r}"))
+        problems.append((("ship",), f"expected one of the target names ({', '.join(names)}); got {show_value(spec.ship)}"))
     elif spec.ship is not None and any(t.baseline for t in spec.targets if t.name == spec.ship):
         shippable = [t.name for t in spec.targets if not t.baseline]
         problems.append((("ship",), f"expected a target that is not a baseline ({', '.join(shippable) or 'none'}); "

@@ -26,7 +26,7 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[Loc, str]]:
         branches = [err for err, dropped in errs if dropped]
         if len(branches) > 1:
             words = sorted({_branch_words(str(b["loc"][len(loc)])) for b in branches})
-            problems.append((loc, f"expected {' or '.join(words)}; got {_show(errs[0][0]['input'])}"))
+            problems.append((loc, f"expected {' or '.join(words)}; got {show_value(errs[0][0]['input'])}"))
         else:
             for err, _ in errs:
                 at = loc[:-1] if err["type"] == "missing" and loc and isinstance(loc[-1], int) else loc
@@ -64,7 +64,7 @@ def _submodel(annotation) -> type[BaseModel] | None:
 def _message(err: dict, loc: Loc) -> str:
     kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "missing" and loc and isinstance(loc[-1], int):
-        return ("expected [height, width]" if loc[-2:-1] == ("resize",) else "too few items") + f"; got {_show(got)}"
+        return ("expected [height, width]" if loc[-2:-1] == ("resize",) else "too few items") + f"; got {show_value(got)}"
     if kind == "missing":
         return "required field missing"
     if kind == "extra_forbidden":
@@ -74,15 +74,15 @@ def _message(err: dict, loc: Loc) -> str:
         return f"unknown field; {hint}expected one of {', '.join(allowed)}"
     if kind in ("enum", "literal_error"):
         expected = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
-        return f"expected one of {expected}; got {_show(got)}"
+        return f"expected one of {expected}; got {show_value(got)}"
     if kind == "value_error":
-        return f"{ctx.get('error', err['msg'])}; got {_show(got)}"
+        return f"{ctx.get('error', err['msg'])}; got {show_value(got)}"
     if kind == "string_pattern_mismatch":
-        return f"expected {PATTERNS_IN_WORDS.get(_named(loc), PATTERNS_IN_WORDS['*'])}; got {_show(got)}"
+        return f"expected {PATTERNS_IN_WORDS.get(_named(loc), PATTERNS_IN_WORDS['*'])}; got {show_value(got)}"
     msg = re.sub(r"( after validation)?, not \d+$", "", err["msg"])
     msg = re.sub(r"^(Input|Value|String|List|Tuple) should (be|have)", lambda m: "expected" + (
         "" if m.group(2) == "be" else " to have"), msg)
-    return f"{msg[0].lower()}{msg[1:]}; got {_show(got)}"
+    return f"{msg[0].lower()}{msg[1:]}; got {show_value(got)}"
 
 
 # each pattern's rule in words, by field (a recipe's own name; anything else: target names and the like)
@@ -102,7 +102,8 @@ def _named(loc: Loc) -> str:
     return ".".join(str(part) for part in loc if not isinstance(part, int)) if loc else ""
 
 
-def _show(value) -> str:
+def show_value(value) -> str:
+    """A value as a message quotes it: its repr, cut to 60 characters."""
     if isinstance(value, dict):
         return "a mapping"
     text = repr(value)

@@ -20,6 +20,7 @@ from edgebuild.errors import RecipeError
 from edgebuild.graph.tasks import all_steps
 from edgebuild.layout import BUILD_DIR, DIST_DIR
 from edgebuild.recipe import load_recipe
+from edgebuild.recipe.app_names import IOS_TAKEN, JAVA_KEYWORDS, KOTLIN_KEYWORDS
 from edgebuild.recipe.schema import NAME_PATTERN, TARGET_PATTERN, json_schema
 
 BASE = {
@@ -323,8 +324,9 @@ def test_the_cli_exits_2_with_no_traceback(project, monkeypatch):
 @given(name=st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda n: len(n) <= 64 and n not in ("reports", "prune")),
        targets=st.lists(st.from_regex(TARGET_PATTERN, fullmatch=True).filter(
            lambda n: len(n) <= 64 and n not in ("source", "charts", "logs")), min_size=1, max_size=4, unique=True),
-       package=st.from_regex(r"^[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,3}$", fullmatch=True),
-       module=st.from_regex(r"^[A-Z][A-Za-z0-9]{0,10}$", fullmatch=True))
+       package=st.from_regex(r"^[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,3}$", fullmatch=True).filter(
+           lambda p: not set(p.split(".")) & (KOTLIN_KEYWORDS | JAVA_KEYWORDS)),  # (refused: app_names.py)
+       module=st.from_regex(r"^[A-Z][A-Za-z0-9]{0,10}$", fullmatch=True).filter(lambda m: m not in IOS_TAKEN))
 def test_no_valid_recipe_declares_a_write_outside_build_and_dist(project, name, targets, package, module):
     data = _set(BASE, ("name",), name)
     data = _set(data, ("targets",), [{"name": t, "quantization": "int8"} for t in targets])
