@@ -96,7 +96,7 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
     path = source_model_path(recipe, layout)
     export = export_dir(recipe, layout)
     if export is not None and (export / "saved_model.pb").is_file():  # a large Keras source, traced once
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(export))
+        converter = reuse.export_converter(export) or tf.lite.TFLiteConverter.from_saved_model(str(export))
         _as_keras_model(converter)
     elif path.is_dir():
         converter = tf.lite.TFLiteConverter.from_saved_model(str(path))
@@ -137,13 +137,13 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     log = layout.log(f"convert/{target_name}")
     log.unlink(missing_ok=True)
     try:
-        # Loading the model starts TensorFlow's runtime, which prints from C++: into the log too. The
-        # converter's own load stays outside saved_model_loaded_once: sharing that loaded object between
+        # Loading the model starts TensorFlow's runtime, which prints from C++: into the log too. A user's
+        # SavedModel is loaded by from_saved_model as TensorFlow does it: sharing that loaded object between
         # targets changed the float16 and dynamic-int8 bytes of a SavedModel source (6312 bytes for
         # wine-savedmodel's fp16 instead of 3752); only convert()'s second load, for debug info, is shared.
         with progress.tool_output(log):
             converter = make_converter(recipe, layout, target, log)
-            with progress.interrupts_kept(), reuse.saved_model_loaded_once(), \
+            with progress.interrupts_kept(), reuse.loads_spared(converter), \
                     reuse.calibration_kept() as calibrated:
                 flatbuffer = converter.convert()
     except StepError:

@@ -63,9 +63,10 @@ def write_float_model(recipe: Recipe, layout: RecipeLayout) -> None:
 
     log = layout.log("float")
     log.unlink(missing_ok=True)
-    with progress.tool_output(log), reuse.saved_model_loaded_once():
+    with progress.tool_output(log):
         converter = make_converter(recipe, layout, TargetSpec(name="float", quantization=Quantization.float32), log)
-        flatbuffer = converter.convert()
+        with reuse.loads_spared(converter):
+            flatbuffer = converter.convert()
     write_bytes(float_model(recipe, layout), flatbuffer)
 
 

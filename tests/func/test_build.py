@@ -296,11 +296,25 @@ def test_conversions_start_from_one_traced_export_and_give_from_keras_models_byt
     model.save(project.path("models/wide.keras"))
     project.write("recipes/wide.yaml", IRIS_RECIPE.replace("name: iris", "name: wide")
                   .replace("models/iris.keras", "models/wide.keras").replace("min_accuracy: 0.5", "min_accuracy: 0.0")
-                  .replace("max_size_kb: 50", "max_size_kb: 5000"))
+                  .replace("max_size_kb: 50", "max_size_kb: 5000")
+                  .replace("targets:\n", "targets:\n  - {name: fp16, quantization: float16}\n"
+                                          "  - {name: dyn8, quantization: dynamic_int8}\n"))
     assert project.build().exit_code == 0
     assert project.path("build/wide/source/export/saved_model.pb").is_file()
-    by_hand = tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(project.path("models/wide.keras"))).convert()
-    assert project.path("build/wide/fp32/model.tflite").read_bytes() == by_hand
+    from edgebuild.steps import reuse
+    assert reuse.export_converter(project.path("build/wide/source/export")) is not None  # made without a load
+    x_train = np.load(project.path("build/wide/data.npz"))["x_train"][:50]
+    for target in ("fp32", "fp16", "dyn8", "int8"):
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(project.path("models/wide.keras")))
+        if target != "fp32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if target == "fp16":
+            converter.target_spec.supported_types = [tf.float16]
+        if target == "int8":
+            converter.representative_dataset = lambda: ([sample[None]] for sample in x_train)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = converter.inference_output_type = tf.int8
+        assert project.path(f"build/wide/{target}/model.tflite").read_bytes() == converter.convert(), target
 
 
 def test_a_small_model_is_not_exported(iris_project):
