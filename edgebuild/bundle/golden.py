@@ -5,7 +5,7 @@ here, across the CPU kernels LiteRT has.
 A device runs other kernels than the build machine (ARM's, not x86's), and LiteRT's own kernel sets
 already differ: on MobileNetV2 int8, XNNPACK and the built-in kernels gave scores 0.42 apart. The golden
 step runs the shipped model under each kernel set LiteRT offers here (KERNELS: XNNPACK, the built-in
-optimized kernels, the reference kernels) on every candidate input, takes each output's largest
+optimized kernels, the reference kernels; each in a child process, kernel_sets.py) on every candidate input, takes each output's largest
 difference between any two, and sets the tolerance at MARGIN times that, plus one quantization step
 for a quantized output (plus FLOAT_FLOOR for a float one). The golden file records the tolerance,
 what was measured and how. A task kind then keeps the inputs whose decision holds beyond that
@@ -25,15 +25,16 @@ import math
 from typing import Callable
 
 from .. import progress
+from ..errors import StepError
 from ..graph.step import Step
 from ..kinds import json_float
 from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
 from ..steps.evaluate import TFLiteRunner
+from . import kernel_sets
+from .kernel_sets import KERNELS
 
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
-KERNELS = {"AUTO": "XNNPACK (LiteRT's default)", "BUILTIN_WITHOUT_DEFAULT_DELEGATES": "built-in optimized kernels",
-           "BUILTIN_REF": "reference kernels"}
 MARGIN = 2.0
 FLOAT_FLOOR = 1e-6  # added to a float output's tolerance: two identical kernel sets still leave rounding room
 GOLDEN_SAMPLES = 5  # test vectors kept (stable ones first), besides the three edge vectors
@@ -104,21 +105,16 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     candidates = list(load_prepared(layout, "golden_raw").golden_raw)
     samples = [*candidates, *edge_samples(candidates)]
     roles = recipe.kind.output_roles(layout.shipped_model.read_bytes())
-    outputs, skipped = {}, []  # kernel set -> [per sample: [raw output arrays]]; sets that cannot run the model
     with progress.tool_output(layout.log("golden")):  # (LiteRT announces its delegate on stderr)
-        for kernels in KERNELS:
-            try:
-                runner = TFLiteRunner(layout.shipped_model, kernels=kernels)
-            except (RuntimeError, ValueError) as exc:  # e.g. a custom op the reference resolver lacks
-                skipped.append(f"{KERNELS[kernels]}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-                continue
-            found = []
-            for sample in samples:
-                runner.invoke(runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})))
-                found.append(recipe.kind.measured_outputs(
-                    [np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs], roles))
-            outputs[kernels] = found
+        runner = TFLiteRunner(layout.shipped_model)  # its input's dtype and scale, its outputs' (as evaluated)
     details = runner.outputs
+    inputs = [runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})) for sample in samples]
+    ran, skipped = kernel_sets.outputs_under(layout.shipped_model, inputs, layout.log("golden"))
+    outputs = {kernels: [recipe.kind.measured_outputs(found, roles) for found in per_sample]
+               for kernels, per_sample in ran.items()}  # kernel set -> [per sample: [raw output arrays]]
+    if not outputs:
+        raise StepError(f"{recipe.where()}: golden: no LiteRT kernel set could run the shipped model: "
+                        f"{'; '.join(skipped)} (full output: {recipe.shown(layout.log('golden'))})")
     tolerance = []
     for k, detail in enumerate(details):
         per_kernel = [[sample[k] for sample in found[:len(candidates)]] for found in outputs.values()]
@@ -130,7 +126,6 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     picked = [i for i in range(len(candidates)) if stable[i]][:GOLDEN_SAMPLES] or [0]
     chosen = [candidates[i] for i in picked]
     with progress.tool_output(layout.log("golden")):
-        runner = TFLiteRunner(layout.shipped_model)
         vectors = golden_vectors(runner, chosen, preprocess, lambda *output: recipe.kind.golden(recipe, *output), roles,
                                  edges=edge_samples(candidates))
     edge_stable = stable[len(candidates):]
@@ -150,7 +145,8 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     write_json(layout.golden, golden)
     progress.say(f"{len(vectors)} vectors ({sum(v['stable'] for v in vectors)} decide beyond the tolerance); "
                  f"{_measured(tolerance)} across {len(outputs)} kernel sets"
-                 + (f"; tolerance {_shown(kind_tolerance)}" if kind_tolerance else ""))
+                 + (f"; tolerance {_shown(kind_tolerance)}" if kind_tolerance else "")
+                 + (f"; left out: {'; '.join(skipped)}" if skipped else ""))
     return golden
 
 

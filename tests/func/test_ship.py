@@ -233,3 +233,32 @@ def test_golden_tolerances_hold_on_every_kernel_set_litert_has(wide):
     assert bundled["tolerance"] == tolerance
     kotlin = next(wide.path("dist/wide/android").rglob("*GoldenTest.kt")).read_text()
     assert f"{tolerance['score']}f)" in kotlin
+
+
+def test_a_kernel_set_that_crashes_is_left_out_of_the_golden_comparison(project):
+    """LiteRT's reference kernels abort the process on an int8 SOFTMAX whose input scale is tiny (weights of
+    1e-7: every logit nearly 0, as in an untrained MobileNetV2). The golden step runs each kernel set in its
+    own child: the abort costs that set, with the reason in golden.json, and the bundles are still built."""
+    import tensorflow as tf
+
+    from conftest import IRIS_RECIPE
+
+    tf.keras.utils.set_random_seed(0)
+    tiny = tf.keras.initializers.RandomNormal(stddev=1e-7)
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3, kernel_initializer=tiny),
+                                 tf.keras.layers.Softmax()])
+    (project.root / "models").mkdir()
+    model.save(project.root / "models" / "iris.keras")
+    project.write("recipes/iris.yaml", IRIS_RECIPE.replace("min_accuracy: 0.5", "min_accuracy: 0.0")
+                  .replace("thresholds:", "ship: int8\nthresholds:"))
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    shipped = project.path("build/iris/shipped.tflite")
+    crash = ("import sys; from ai_edge_litert.interpreter import Interpreter, OpResolverType as R; "
+             "i = Interpreter(model_path=sys.argv[1], experimental_op_resolver_type=R.BUILTIN_REF); "
+             "i.allocate_tensors(); i.invoke()")
+    assert subprocess.run([sys.executable, "-c", crash, str(shipped)], capture_output=True).returncode == -6  # SIGABRT
+    tolerance = read(project, "build/iris/golden.json")["tolerance"]
+    assert tolerance["kernels_that_cannot_run_it"] == ["reference kernels: crashed (SIGABRT)"]
+    assert tolerance["kernels"] == ["XNNPACK (LiteRT's default)", "built-in optimized kernels"]
+    assert project.path("dist/iris-android.zip").is_file() and project.path("dist/iris-ios.zip").is_file()

@@ -1,0 +1,83 @@
+"""One model under each of LiteRT's CPU kernel sets, each in its own child process.
+
+The golden step compares the shipped model's outputs across kernel sets. The reference kernels abort the
+process on some models (an untrained MobileNetV2's int8 model: no message, SIGABRT), which failed the
+golden step and with it every bundle. Each set now runs in a fresh `python` that imports only LiteRT and
+NumPy (about 0.3 s, the sets side by side), and a set that crashes or refuses the model is left out of the
+comparison with the reason, as one that cannot resolve an op already was.
+
+    python -c '...main()' MODEL KERNELS INPUTS.npy OUTPUTS.npz   (run by `outputs_under`)
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+KERNELS = {"AUTO": "XNNPACK (LiteRT's default)", "BUILTIN_WITHOUT_DEFAULT_DELEGATES": "built-in optimized kernels",
+           "BUILTIN_REF": "reference kernels"}
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+
+
+def outputs_under(model: Path, inputs: list, log: Path) -> tuple[dict[str, list[list]], list[str]]:
+    """For each kernel set that runs the model: each input's raw outputs (in the model's output order);
+    and for each one that does not, "<set>: <why>". The children's stderr goes to `log`."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="edgebuild-kernels-") as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "inputs.npy", np.stack(inputs))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        children = {}
+        with open(log, "ab") as sink:
+            for kernels in KERNELS:
+                code = f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); from edgebuild.bundle.kernel_sets import main; main()"
+                children[kernels] = subprocess.Popen(
+                    [sys.executable, "-c", code, str(model), kernels, str(tmp / "inputs.npy"), str(tmp / f"{kernels}.npz")],
+                    stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
+            status = {kernels: child.wait() for kernels, child in children.items()}
+        found, skipped = {}, []
+        for kernels, code in status.items():
+            result = tmp / f"{kernels}.npz"
+            if code == 0 and result.is_file():
+                with np.load(result) as saved:
+                    count = int(saved["count"])
+                    found[kernels] = [[saved[f"s{i}o{k}"] for k in range(count)] for i in range(len(inputs))]
+            elif code < 0:
+                skipped.append(f"{KERNELS[kernels]}: crashed ({signal.Signals(-code).name})")
+            else:
+                why = tmp / f"{kernels}.npz.why"
+                skipped.append(f"{KERNELS[kernels]}: {why.read_text().strip() if why.is_file() else f'exit status {code}'}")
+    return found, skipped
+
+
+def main() -> None:
+    """In the child: run every input through the model under one kernel set; write the raw outputs."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    model, kernels, inputs, out = sys.argv[1:5]
+    try:
+        resolver = {"experimental_op_resolver_type": OpResolverType[kernels]} if kernels != "AUTO" else {}
+        interpreter = Interpreter(model_path=model, num_threads=1, **resolver)
+        interpreter.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:  # e.g. a custom op the reference resolver lacks
+        Path(out + ".why").write_text(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        sys.exit(2)
+    source = interpreter.get_input_details()[0]["index"]
+    outputs = [detail["index"] for detail in interpreter.get_output_details()]
+    saved = {"count": np.array(len(outputs))}
+    for i, sample in enumerate(np.load(inputs)):
+        interpreter.set_tensor(source, sample)
+        interpreter.invoke()
+        for k, index in enumerate(outputs):
+            saved[f"s{i}o{k}"] = np.array(interpreter.get_tensor(index))
+    tmp = out + ".tmp.npz"
+    np.savez(tmp, **saved)
+    Path(tmp).replace(out)
+
+
+if __name__ == "__main__":
+    main()
