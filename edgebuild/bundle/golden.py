@@ -87,7 +87,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     return Step("golden", "golden vectors, with tolerances measured across LiteRT's kernels", write_golden,
                 (recipe, layout), reads=(layout.ship_info, layout.data, layout.preprocess),
                 reads_if_present=(layout.shipped_model,), writes=(layout.golden,),
-                config={"kernels": list(KERNELS), "margin": MARGIN, "samples": GOLDEN_SAMPLES},
+                config={"kernels": list(KERNELS), "margin": MARGIN, "samples": GOLDEN_SAMPLES, "rules": 2},
                 log=layout.log("golden"))
 
 
@@ -119,10 +119,11 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     for k, detail in enumerate(details):
         per_kernel = [[sample[k] for sample in found[:len(candidates)]] for found in outputs.values()]
         tolerance.append(_tolerance(detail, per_kernel))
-    kind_tolerance = recipe.kind.golden_tolerance(tolerance)
-    stable = [recipe.kind.stable_decision(recipe, [[runner.dequantize(found[i][k], details[k]) for k in range(len(details))]
-                                                  for found in outputs.values()], kind_tolerance)
-              for i in range(len(samples))]
+    views = [[_view([runner.dequantize(found[i][k], details[k]) for k in range(len(details))], roles)
+              for found in outputs.values()] for i in range(len(samples))]  # per sample, per kernel set
+    kind_tolerance = recipe.kind.golden_tolerance(tolerance, views[:len(candidates)], candidates)
+    kind_measured, kind_how = kind_tolerance.pop("measured", None), kind_tolerance.pop("how", None)
+    stable = [recipe.kind.stable_decision(recipe, views[i], kind_tolerance, samples[i]) for i in range(len(samples))]
     picked = [i for i in range(len(candidates)) if stable[i]][:GOLDEN_SAMPLES] or [0]
     chosen = [candidates[i] for i in picked]
     with progress.tool_output(layout.log("golden")):
@@ -132,8 +133,9 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     for vector, ok in zip(vectors, [stable[i] for i in picked] + edge_stable):
         vector["stable"] = bool(ok)
     golden = {
-        "tolerance": {**kind_tolerance, "outputs": tolerance, "kernels": [KERNELS[k] for k in outputs],
-                      **({"kernels_that_cannot_run_it": skipped} if skipped else {}), "margin": (
+        "tolerance": {**kind_tolerance, **({"measured": kind_measured} if kind_measured else {}),
+                      "outputs": tolerance, "kernels": [KERNELS[k] for k in outputs],
+                      **({"kernels_that_cannot_run_it": skipped} if skipped else {}), "margin": kind_how or (
             f"{MARGIN:g} x the largest difference between any two kernel sets on the first {len(candidates)} test "
             f"samples, plus one quantization step for a quantized output or {FLOAT_FLOOR:g} for a float one")},
         "stable_samples": f"{sum(stable[:len(candidates)])} of {len(candidates)} test samples decide beyond the "
@@ -148,6 +150,11 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
                  + (f"; tolerance {_shown(kind_tolerance)}" if kind_tolerance else "")
                  + (f"; left out: {'; '.join(skipped)}" if skipped else ""))
     return golden
+
+
+def _view(outputs: list, roles: dict[str, int] | None):
+    """One invoke's dequantized outputs as a task kind reads them: by position, or {role: output}."""
+    return outputs if roles is None else {role: outputs[k] for role, k in roles.items()}
 
 
 def _tolerance(detail: dict, per_kernel: list[list]) -> dict:

@@ -128,18 +128,21 @@ class TaskKind:
         (a kind with `output_roles` gets {role: output} and the raw sample)."""
         raise NotImplementedError
 
-    def golden_tolerance(self, outputs: list[dict]) -> dict:
-        """The tolerances the bundles' golden tests use, by name, from each output's measured one (bundle/golden.py:
-        `value` in the output's own units). None by default: the kind's tests keep their stated bounds."""
+    def golden_tolerance(self, outputs: list[dict], measured: list[list], samples: list) -> dict:
+        """The tolerances the bundles' golden tests use, by name (bundle/golden.py). `outputs`: each output's
+        measured difference and tolerance (`value`, in the output's own units); `measured`: for each candidate
+        input, each kernel set's dequantized outputs (a list by position, or {role: output} for a kind with
+        `output_roles`); `samples`: the candidates' raw values. A key "measured" holds what was measured."""
         return {}
 
     def measured_outputs(self, outputs: list, roles: dict[str, int] | None) -> list:
         """One invoke's raw outputs as kernel sets are compared (a detector zeroes the slots its op leaves unwritten)."""
         return outputs
 
-    def stable_decision(self, recipe, per_kernel: list[list], tolerance: dict) -> bool:
+    def stable_decision(self, recipe, per_kernel: list, tolerance: dict, sample) -> bool:
         """Whether one input's decision holds beyond `tolerance` under every kernel set (`per_kernel`: for each
-        set, the dequantized outputs). Inputs that do not are kept out of the golden vectors when others do."""
+        set, the dequantized outputs, as in golden_tolerance; `sample`: the raw input). Inputs that do not are
+        kept out of the golden vectors when others do, and the apps' tests check only what they can."""
         return True
 
     def output_roles(self, model: bytes) -> dict[str, int] | None:

@@ -134,10 +134,10 @@ class Classification(TaskKind):
         return {"scores": [json_float(s) for s in scores],
                 "top": [{"label": recipe.labels[i], "score": json_float(scores[i])} for i in order]}
 
-    def golden_tolerance(self, outputs):
+    def golden_tolerance(self, outputs, measured, samples):
         return {"score": outputs[0]["value"]}
 
-    def stable_decision(self, recipe, per_kernel, tolerance):
+    def stable_decision(self, recipe, per_kernel, tolerance, sample):
         """The same winner under every kernel set, ahead of its runner-up by more than the score tolerance."""
         import numpy as np
 

@@ -26,10 +26,8 @@ OP = "TFLite_Detection_PostProcess"
 ROLES = ("boxes", "classes", "scores", "count")  # the op's outputs, in its own order
 METADATA_NAMES = {"boxes": "location", "classes": "category", "scores": "score", "count": "number of detections"}
 REPORT_PICTURES = 4  # the first test pictures the report draws boxes on
-SHOWN_SCORE = 0.5
-# The bundles' golden tests: what MediaPipe's ObjectDetector and LiteRT agree to on the shipped models here
-# (tests/func/test_detection_build.py); as text, as the templates write it
-GOLDEN_SCORE_TOLERANCE, GOLDEN_BOX_TOLERANCE = "0.002", "1.0"  # the report draws detections scoring at least this
+SHOWN_SCORE = 0.5  # the report draws, and the golden tests compare, detections scoring at least this
+BOX_FLOOR = 0.001  # pixels added to the measured box tolerance: identical kernel sets still leave rounding room
 
 
 # --- the targets: pictures' sizes and boxes ----------------------------------------------------------
@@ -349,8 +347,48 @@ class Detection(TaskKind):
         outputs = [described[ROLES[op.outputs.index(t.index)]] for t in model.outputs]
         return outputs, labels, f"detects {len(labels)} classes"
 
-    def bundle_values(self, output_tensor):
-        return {"golden_score_tolerance": GOLDEN_SCORE_TOLERANCE, "golden_box_tolerance": GOLDEN_BOX_TOLERANCE}
+    def golden_tolerance(self, outputs, measured, samples):
+        """Scores and box sides (in the picture's pixels) MARGIN x as far apart as two kernel sets put the same
+        detection, over the detections scoring at least SHOWN_SCORE (what an app shows: the op also returns
+        every near-zero candidate, whose order is kernel noise), on the inputs where every set found the same
+        such classes in the same order."""
+        from ..bundle.golden import FLOAT_FLOOR, MARGIN
+
+        found = [[_confident(_rows(view, sample)) for view in per_kernel] for per_kernel, sample in zip(measured, samples)]
+        agreeing = [sets for sets in found if _same_classes(sets)]
+        score = box = 0.0
+        for sets in agreeing:
+            for i, a in enumerate(sets):
+                for b in sets[i + 1:]:
+                    for x, y in zip(a, b):
+                        score = max(score, abs(x[1] - y[1]))
+                        box = max(box, *(abs(p - q) for p, q in zip(_sides(x), _sides(y))))
+        return {"score": MARGIN * score + FLOAT_FLOOR, "box": MARGIN * box + BOX_FLOOR, "min_score": SHOWN_SCORE,
+                "measured": {"score": score, "box": box, "inputs": len(agreeing)},
+                "how": f"{MARGIN:g} x the largest difference between any two kernel sets' scores and box sides for the "
+                       f"same detection scoring at least {SHOWN_SCORE:g}, plus {FLOAT_FLOOR:g} for scores and "
+                       f"{BOX_FLOOR:g} pixel for boxes, on the {len(agreeing)} of {len(found)} test samples on which "
+                       f"every set found the same such classes in the same order"}
+
+    def stable_decision(self, recipe, per_kernel, tolerance, sample):
+        """Every kernel set finds the same classes scoring at least SHOWN_SCORE, in the same order; no score lies
+        within the score tolerance of SHOWN_SCORE, and the shown ones are apart by more than it (neither which
+        are shown nor their order can change); their scores and boxes agree within the tolerances."""
+        sets = [_rows(view, sample) for view in per_kernel]
+        shown = [_confident(rows) for rows in sets]
+        if not _same_classes(shown):
+            return False
+        for rows, confident in zip(sets, shown):
+            if not all(abs(row[1] - SHOWN_SCORE) > tolerance["score"] for row in rows):  # (NaN: no decision)
+                return False
+            scores = [row[1] for row in confident]
+            if not all(a - b > tolerance["score"] for a, b in zip(scores, scores[1:])):
+                return False
+            for x, y in zip(confident, shown[0]):
+                if not (abs(x[1] - y[1]) <= tolerance["score"]
+                        and all(abs(p - q) <= tolerance["box"] for p, q in zip(_sides(x), _sides(y)))):
+                    return False
+        return True
 
     def output_roles(self, model):
         positions = output_roles(model)
@@ -389,6 +427,27 @@ class Detection(TaskKind):
             {"label": recipe.labels[label] if 0 <= label < len(recipe.labels) else f"class {label}", "index": label,
              "score": json_float(score), "box": [json_float(v) for v in (x, y, x + w, y + h)]}
             for label, score, x, y, w, h in found]}
+
+
+def _rows(outputs: dict, sample) -> list[list[float]]:
+    """One input's detections (`outputs`: {role: output with its batch of one}) in its picture's pixels."""
+    height, width = sample.shape[:2]
+    return picture_detections(outputs, 0, width, height)
+
+
+def _confident(rows: list[list[float]]) -> list[list[float]]:
+    """The detections an app shows: scoring at least SHOWN_SCORE."""
+    return [row for row in rows if row[1] >= SHOWN_SCORE]
+
+
+def _same_classes(sets: list[list]) -> bool:
+    return len({tuple(row[0] for row in rows) for rows in sets}) == 1
+
+
+def _sides(row) -> tuple[float, float, float, float]:
+    """left, top, right, bottom of a [class, score, x, y, w, h] row: what the wrappers give."""
+    _, _, x, y, w, h = row
+    return x, y, x + w, y + h
 
 
 KIND = Detection()

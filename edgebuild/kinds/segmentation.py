@@ -136,6 +136,26 @@ class Segmentation(TaskKind):
         shape = output_tensor["shape"]
         return {"mask": {"height": shape[0], "width": shape[1], "channels": shape[2] if len(shape) == 3 else 1}}
 
+    def golden_tolerance(self, outputs, measured, samples):
+        """Pixels whose class may differ: MARGIN x the most on which two kernel sets disagreed, plus one."""
+        import math
+
+        from ..bundle.golden import MARGIN
+
+        differing = max((_differing(per_kernel) for per_kernel in measured), default=0)
+        pixels = int(math.ceil(MARGIN * differing)) + 1
+        size = predicted_mask(measured[0][0][0])[0].size if measured else 1
+        return {"mask_pixels": pixels, "mask_share": pixels / size, "measured": {"mask_pixels": differing},
+                "how": f"{MARGIN:g} x the most pixels on which two kernel sets' masks disagreed on the first "
+                       f"{len(measured)} test samples, plus one"}
+
+    def stable_decision(self, recipe, per_kernel, tolerance, sample):
+        """The kernel sets' masks disagree on few enough pixels that MARGIN x that stays within the tolerance:
+        every test sample measured does; an edge vector (NaN, infinities) may not."""
+        from ..bundle.golden import MARGIN
+
+        return MARGIN * _differing(per_kernel) < tolerance["mask_pixels"]
+
     def golden(self, recipe, output):
         mask = predicted_mask(output[None])[0]
         return {"mask_shape": list(mask.shape), "mask": [int(v) for v in mask.reshape(-1)]}
@@ -143,6 +163,12 @@ class Segmentation(TaskKind):
     def line(self, metrics):
         drop = f" (drop {metrics['miou_drop']:+.4f})" if "miou_drop" in metrics else ""
         return f"mIoU {metrics['miou']:.4f}{drop}, pixel accuracy {metrics['pixel_accuracy']:.4f}"
+
+
+def _differing(per_kernel) -> int:
+    """The most pixels on which any two kernel sets' masks disagree, for one input."""
+    masks = [predicted_mask(outputs[0])[0] for outputs in per_kernel]
+    return max((int((a != b).sum()) for i, a in enumerate(masks) for b in masks[i + 1:]), default=0)
 
 
 KIND = Segmentation()

@@ -468,3 +468,47 @@ def test_int8_outputs_on_a_detector_are_refused_when_validating(tiny):
     assert refused.value.problems == [
         "recipes/tiny.yaml:8: targets[0].io: MediaPipe's ObjectDetector refuses int8 tensors; expected io: uint8 "
         "(uint8 input; a detector's outputs stay float32)"]
+
+
+def test_golden_detections_hold_within_the_measured_bounds_on_every_kernel_set(detection):
+    """The score and box bounds are derived from what LiteRT's kernel sets gave here (MARGIN x the largest
+    difference, plus a floor); under every set, each vector marked stable gives the golden labels in order,
+    scores and box sides within those bounds, and the generated tests state the same numbers."""
+    from edgebuild.bundle.golden import FLOAT_FLOOR, MARGIN
+    from edgebuild.bundle.kernel_sets import KERNELS
+    from edgebuild.kinds.detection import BOX_FLOOR, ROLES, output_roles, picture_detections
+    from edgebuild.steps.evaluate import TFLiteRunner
+
+    found = golden(detection)
+    tolerance = found["tolerance"]
+    assert tolerance["score"] == MARGIN * tolerance["measured"]["score"] + FLOAT_FLOOR
+    assert tolerance["box"] == MARGIN * tolerance["measured"]["box"] + BOX_FLOOR
+    shown = tolerance["min_score"]
+    stable = [v for v in found["vectors"] if v["stable"]]
+    assert stable and any(d["score"] >= shown for v in stable for d in v["detections"])
+    model = detection.path("build/shapes-detection/shipped.tflite")
+    positions = output_roles(model.read_bytes())
+    ran = 0
+    for kernels in KERNELS:
+        try:
+            runner = TFLiteRunner(model, kernels=kernels)
+        except (RuntimeError, ValueError):  # a kernel set without the custom op: golden.json says so
+            assert any(line.startswith(KERNELS[kernels]) for line in tolerance["kernels_that_cannot_run_it"])
+            continue
+        ran += 1
+        for vector in stable:
+            model_input = np.frombuffer(bytes.fromhex(vector["input_hex"]), runner.input["dtype"])
+            runner.invoke(model_input.reshape(runner.input["shape"]))
+            outputs = {role: runner.dequantize(np.array(runner.interpreter.get_tensor(runner.outputs[k]["index"])),
+                                               runner.outputs[k]) for role, k in zip(ROLES, positions)}
+            rows = [r for r in picture_detections(outputs, 0, vector["width"], vector["height"]) if r[1] >= shown]
+            expected = [d for d in vector["detections"] if d["score"] >= shown]
+            assert [LABELS[int(r[0])] for r in rows] == [d["label"] for d in expected], kernels
+            for (_, score, x, y, w, h), want in zip(rows, expected):
+                assert abs(score - want["score"]) <= tolerance["score"]
+                assert all(abs(a - b) <= tolerance["box"] for a, b in zip((x, y, x + w, y + h), want["box"]))
+    assert ran == len(tolerance["kernels"]) >= 2
+    kotlin = next(detection.path("dist/shapes-detection/android").rglob("*GoldenTest.kt")).read_text()
+    swift = next(detection.path("dist/shapes-detection/ios").rglob("*GoldenTests.swift")).read_text()
+    for text in (kotlin, swift):
+        assert str(tolerance["score"]) in text and str(tolerance["box"]) in text
