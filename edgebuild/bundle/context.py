@@ -55,7 +55,9 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     channels = shape[2] if len(shape) == 3 else 1
     image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
     if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
-        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
+        raw = preprocess.get("raw_range")  # a picture's 0..255, or the data's own units (digits: 0..16)
+        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color, "raw_range": raw,
+                 "pixels_fit": raw is None or (raw[0] >= 0 and 128 <= raw[1] <= 255)}
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)
     standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)

@@ -78,9 +78,13 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
     return InputFacts(
         name=tensor.name, image=image,
         description=f"{what}, {tensor.dtype}{quantized}. The tensor holds (raw - mean) / std of the raw values "
-                    f"in the data's own units (an image's pixels 0..255): the recipe's preprocessing.",
+                    f"in the data's own units{_units(preprocess.get('raw_range'))}: the recipe's preprocessing.",
         mean=[float(v) for v in mean], std=[float(v) for v in std],
         minimum=[float(v) for v in low], maximum=[float(v) for v in high])
+
+
+def _units(raw_range) -> str:
+    return f" ({raw_range[0]:g} to {raw_range[1]:g} in the training data)" if raw_range else ""
 
 
 def model_facts(recipe: Recipe, layout: RecipeLayout, target: str, model=None) -> ModelFacts:

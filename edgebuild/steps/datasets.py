@@ -391,6 +391,15 @@ def resolve_preprocess(preprocess: Preprocess, x_train) -> dict:
     return resolved
 
 
+def raw_range(x) -> list[float] | None:
+    """The smallest and largest finite raw value: what the bundles and the metadata call the data's own units
+    (a picture's 0..255, scikit-learn's digits' 0..16)."""
+    import numpy as np
+
+    finite = np.asarray(x)[np.isfinite(x)]
+    return [float(finite.min()), float(finite.max())] if finite.size else None
+
+
 def apply_preprocess(x, resolved: dict):
     """resize, then scale, then normalize: the order the app repeats."""
     import numpy as np
@@ -422,6 +431,7 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
         raise StepError(f"{recipe.where()}: preprocess.normalize: fit needs a training split; "
                         f"{spec.path} has no x_train")
     resolved = resolve_preprocess(recipe.spec.preprocess, split.x_train)
+    resolved["raw_range"] = raw_range(split.x_train if split.x_train is not None else split.x_test)
     split.golden_raw = apply_preprocess(split.x_test[:GOLDEN_CANDIDATES], {**resolved, "scale": None, "mean": None})
     split.x_test = apply_preprocess(split.x_test, resolved)
     if split.x_train is not None:

@@ -347,3 +347,13 @@ def test_ios_bundle_is_a_pod_whose_test_imports_its_module(bundled):
         assert f"import {module}" in swift_api.imports(test) or module in swift_api.imports(test)
         assert f"pod '{module}', :path => '{name}-ios', :testspecs => ['Tests']" in (folder / "Podfile.snippet").read_text()
         assert f"pod '{module}', :path => '{name}-ios', :testspecs => ['Tests']" in (folder / "README.md").read_text()
+
+
+def test_the_bundle_and_metadata_name_the_datas_own_units(bundled):
+    """digits8's pictures are scikit-learn's 0..16: its README says so where a Bitmap would feed 0..255, and the
+    metadata says 0 to 16; iris (no picture) says nothing about pictures."""
+    readme = bundled.path("dist/digits8/android/README.md").read_text()
+    assert "The training data's raw values run from 0.0 to 16.0, not a picture's 0..255" in readme
+    assert b"(0 to 16 in the training data)" in bundled.path("build/digits8/shipped.tflite").read_bytes()
+    assert "0..255" not in bundled.path("dist/twin/android/README.md").read_text()
+    assert "digits" not in bundled.path("dist/twin/android/README.md").read_text()

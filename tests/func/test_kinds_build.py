@@ -393,3 +393,54 @@ def test_float_targets_on_a_classification_recipe_say_to_set_task_regression(pro
     assert failure_of(project) == [
         "recipes/tiny.yaml: tiny: dataset: the test data's y holds values that are not class indices (such as "
         "0.111111); a classification recipe expects integers 0..1; for values to predict, set task: regression"]
+
+
+def test_golden_masks_hold_within_the_measured_pixel_bound_on_every_kernel_set(kinds):
+    """The segmenter's pixel bound is MARGIN x the most pixels two kernel sets disagreed on, plus one; under
+    every kernel set, each vector marked stable gives its golden mask within it, and the tests state it."""
+    import math
+
+    from edgebuild.bundle.golden import MARGIN
+    from edgebuild.bundle.kernel_sets import KERNELS
+    from edgebuild.kinds.segmentation import predicted_mask
+    from edgebuild.steps.evaluate import TFLiteRunner
+
+    found = golden(kinds, "shapes")
+    tolerance = found["tolerance"]
+    assert tolerance["mask_pixels"] == math.ceil(MARGIN * tolerance["measured"]["mask_pixels"]) + 1
+    stable = [v for v in found["vectors"] if v["stable"]]
+    assert stable and tolerance["kernels"] == list(KERNELS.values())
+    model = kinds.path("build/shapes/shipped.tflite")
+    for kernels in KERNELS:
+        runner = TFLiteRunner(model, kernels=kernels)
+        for vector in stable:
+            model_input = np.frombuffer(bytes.fromhex(vector["input_hex"]), runner.input["dtype"])
+            scores = runner.dequantize(runner.invoke(model_input.reshape(runner.input["shape"])))
+            mask = predicted_mask(scores)[0].reshape(-1)
+            assert int((mask != np.asarray(vector["mask"])).sum()) <= tolerance["mask_pixels"], kernels
+    kotlin = next(kinds.path("dist/shapes/android").rglob("*GoldenTest.kt")).read_text()
+    swift = next(kinds.path("dist/shapes/ios").rglob("*GoldenTests.swift")).read_text()
+    for text in (kotlin, swift):
+        assert f"differing <= {tolerance['mask_pixels']}" in text or f"(differing, {tolerance['mask_pixels']}" in text
+
+
+def test_a_float_input_gets_no_quantize_and_a_quantized_one_does(kinds):
+    """The wrappers quantize only what the model takes quantized: shapes-float ships fp32 (float input),
+    shapes ships int8 with uint8 input."""
+    for name, dtype in (("shapes-float", "float32"), ("shapes", "uint8")):
+        kotlin = next(kinds.path(f"dist/{name}/android").rglob("*Processing.kt")).read_text()
+        swift = next(kinds.path(f"dist/{name}/ios").rglob("*Processing.swift")).read_text()
+        assert f"The input tensor's shape without the batch dimension ({dtype})" in kotlin
+        quantized = dtype != "float32"
+        assert ("fun quantize(" in kotlin) == ("INPUT_SCALE" in kotlin) == quantized, name
+        assert ("func quantize(" in swift) == ("inputScale" in swift) == quantized, name
+
+
+def test_a_picture_model_in_0_to_255_gets_no_note_about_other_units(kinds):
+    readme = kinds.path("dist/share/android/README.md").read_text()
+    assert "reads pixels as rgb 0..255." in readme
+    assert "raw values run from" not in readme and "digits" not in readme
+    x = np.load(kinds.path("data/share.npz"))["x_train"]
+    assert 128 <= x.max() <= 255 and x.min() >= 0  # a picture's own units
+    units = f"({x.min():g} to {x.max():g} in the training data)".encode()
+    assert units in kinds.path("build/share/shipped.tflite").read_bytes()
