@@ -56,6 +56,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="cold builds of each side (the median is used)")
     parser.add_argument("--before", type=Path, help="another edgebuild checkout to measure beside this one")
     args = parser.parse_args()
+    measure.compile_checkout(REPO)
+    if args.before:
+        measure.compile_checkout(args.before)
     edgebuild = [PY, "-m", "edgebuild.cli", "build"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 EXAMPLES = ["digits_cnn", "wine_savedmodel", "photos_cnn", "digits_tflite"]
 
 
@@ -36,6 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    import measure as _measure
+
+    _measure.compile_checkout(REPO)
     sides = {"local (one process)": [], "--dask local:1": ["--dask", "local:1"], "--dask local:2": ["--dask", "local:2"]}
     times: dict[str, list[float]] = {name: [] for name in sides}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

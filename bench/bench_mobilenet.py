@@ -114,6 +114,11 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="MobileNetV2's width multiplier")
     parser.add_argument("--before", type=Path, help="another edgebuild checkout to measure beside this one")
     args = parser.parse_args()
+    import measure as _measure
+
+    _measure.compile_checkout(REPO)
+    if args.before:
+        _measure.compile_checkout(args.before)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))  # this checkout's edgebuild, whatever is installed
     before_env = dict(env, PYTHONPATH=str(args.before.resolve())) if args.before else None
     build = [PY, "-m", "edgebuild.cli", "build"]

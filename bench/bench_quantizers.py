@@ -56,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mobilenet", action="store_true", help="the MobileNetV2-size model instead of digits-cnn")
     args = parser.parse_args()
+    import measure as _measure
+
+    _measure.compile_checkout(REPO)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"
         (mobilenet_project if args.mobilenet else digits_project)(root)

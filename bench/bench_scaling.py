@@ -71,6 +71,9 @@ def project(tmp: Path, name: str, made: Path, recipes: dict[str, str]) -> Path:
 
 
 def main() -> None:
+    import measure
+
+    measure.compile_checkout(Path(__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         made = tmp / "made"

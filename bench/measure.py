@@ -52,6 +52,16 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
+def compile_checkout(repo) -> None:
+    """Byte-compile the checkout's edgebuild once, before anything is timed. A fresh clone has no
+    __pycache__, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it) every edgebuild
+    process would compile every module again: a no-op build measured 0.69 s instead of 0.46 s."""
+    import compileall
+    from pathlib import Path
+
+    compileall.compile_dir(str(Path(repo) / "edgebuild"), quiet=1)
+
+
 def run(command, cwd, env=None) -> tuple[float, float]:
     """(wall seconds, peak MB of the process tree); raises if the command fails."""
     started = time.perf_counter()
