@@ -68,7 +68,7 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
     for sample in [*raw, *(edge_samples(raw) if edges is None else edges)]:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
         model_input = runner.quantize(features)
-        vector = {"raw": [json_float(v) for v in sample.reshape(-1)], "input_hex": model_input.tobytes().hex()}
+        vector = {"raw": [_raw_value(v) for v in sample.reshape(-1)], "input_hex": model_input.tobytes().hex()}
         if roles is None:
             raw_output = runner.invoke(model_input)
             vector["output_hex"] = raw_output.tobytes().hex()
@@ -150,6 +150,12 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
                  + (f"; tolerance {_shown(kind_tolerance)}" if kind_tolerance else "")
                  + (f"; left out: {'; '.join(skipped)}" if skipped else ""))
     return golden
+
+
+def _raw_value(value) -> int | float | str:
+    """A raw input value for JSON: a whole number (a picture's pixels) as an integer, 3 characters instead of 5."""
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 2 ** 24 else json_float(value)
 
 
 def _view(outputs: list, roles: dict[str, int] | None):

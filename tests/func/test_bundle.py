@@ -148,7 +148,7 @@ def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
     bundles = (("digits8", "org.example.digits", "Digits8"), ("nasty", "com.example.nasty", "Nasty"),
                ("twin", "com.example.twin", "Twin"))
     for name, package, prefix in bundles:
-        golden = json.loads(bundled.path(f"dist/{name}/android/src/androidTest/assets/{name}-golden.json").read_text())
+        golden = json.loads(bundled.path(f"build/{name}/golden.json").read_text())  # (with the raw bytes)
         assert [v for v in golden["vectors"] if "NaN" in v["raw"] and "Infinity" in v["raw"]]  # the edge vectors
         for vector in golden["vectors"]:
             raw = ", ".join(kotlin_float(v) for v in vector["raw"])
@@ -357,3 +357,23 @@ def test_the_bundle_and_metadata_name_the_datas_own_units(bundled):
     assert b"(0 to 16 in the training data)" in bundled.path("build/digits8/shipped.tflite").read_bytes()
     assert "0..255" not in bundled.path("dist/twin/android/README.md").read_text()
     assert "digits" not in bundled.path("dist/twin/android/README.md").read_text()
+
+
+def test_the_golden_asset_is_the_build_ones_vectors_in_one_line_without_the_raw_bytes(bundled):
+    """The apps' tests read labels, scores and raw values; the input and output bytes are edgebuild's own tests'
+    (on the JVM here), so the bundled file leaves them out, and is one line of JSON."""
+    from edgebuild.bundle.render import BUILD_ONLY
+
+    for name in ("digits8", "nasty", "twin"):
+        built = json.loads(bundled.path(f"build/{name}/golden.json").read_text())
+        for asset in (bundled.path(f"dist/{name}/android/src/androidTest/assets/{name}-golden.json"),
+                      next(bundled.path(f"dist/{name}/ios").rglob(f"{name}-golden.json"))):
+            text = asset.read_text()
+            assert text.count("\n") == 1
+            shipped = json.loads(text)
+            assert shipped["vectors"] == [{k: v for k, v in vector.items() if k not in BUILD_ONLY}
+                                          for vector in built["vectors"]]
+            assert {k: v for k, v in shipped.items() if k not in ("vectors", "top_k")} == \
+                   {k: v for k, v in built.items() if k != "vectors"}
+    raw = json.loads(bundled.path("build/digits8/golden.json").read_text())["vectors"][0]["raw"]
+    assert all(isinstance(v, int) for v in raw)  # scikit-learn's digits are whole numbers: written as such

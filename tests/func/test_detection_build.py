@@ -258,8 +258,7 @@ def test_the_metadata_names_the_four_outputs_in_the_files_order(detection):
 # --- bundles ------------------------------------------------------------------------------------------
 
 def golden(project):
-    return json.loads(project.path("dist/shapes-detection/android/src/androidTest/assets/"
-                                   "shapes-detection-golden.json").read_text())
+    return json.loads(project.path("build/shapes-detection/golden.json").read_text())  # (with the raw bytes)
 
 
 KOTLIN_HARNESS = """\
@@ -512,3 +511,11 @@ def test_golden_detections_hold_within_the_measured_bounds_on_every_kernel_set(d
     swift = next(detection.path("dist/shapes-detection/ios").rglob("*GoldenTests.swift")).read_text()
     for text in (kotlin, swift):
         assert str(tolerance["score"]) in text and str(tolerance["box"]) in text
+
+
+def test_the_detectors_golden_asset_is_under_half_the_build_ones_size(detection):
+    """Pictures' whole-number pixels as integers, no raw bytes, one line: the bundled file the app carries in
+    its test assets is far smaller than build/<recipe>/golden.json (1.7 MB indented, with the bytes, before)."""
+    built = detection.path("build/shapes-detection/golden.json").stat().st_size
+    asset = detection.path("dist/shapes-detection/android/src/androidTest/assets/shapes-detection-golden.json")
+    assert asset.stat().st_size * 2 < built

@@ -76,7 +76,7 @@ def summary(project, name):
 
 
 def golden(project, name):
-    return json.loads(project.path(f"dist/{name}/android/src/androidTest/assets/{name}-golden.json").read_text())
+    return json.loads(project.path(f"build/{name}/golden.json").read_text())  # (with the raw bytes)
 
 
 # --- metrics ------------------------------------------------------------------------------------------
