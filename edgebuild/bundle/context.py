@@ -55,9 +55,8 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     channels = shape[2] if len(shape) == 3 else 1
     image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
     if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
-        raw = preprocess.get("raw_range")  # a picture's 0..255, or the data's own units (digits: 0..16)
-        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color, "raw_range": raw,
-                 "pixels_fit": raw is None or (raw[0] >= 0 and 128 <= raw[1] <= 255)}
+        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
+    raw_range = preprocess.get("raw_range")  # a picture's 0..255, or the data's own units (digits: 0..16)
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)
     standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)
@@ -68,6 +67,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
         "outputs": [_tensor(d) for d in runner.outputs], "roles": roles,
         "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden["vectors"],
+        "raw_range": raw_range, "pixels_fit": raw_range is None or (raw_range[0] >= 0 and 128 <= raw_range[1] <= 255),
         "golden_file": golden, "golden_tolerance": golden.get("tolerance", {}),
         "top_k": TOP_K, "runtimes": {**_pins(ship), "android_min_sdk": runtimes.ANDROID_MIN_SDK},
         "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels),

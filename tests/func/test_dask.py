@@ -125,11 +125,16 @@ def busiest_worker(build: subprocess.Popen) -> "psutil.Process":
     LocalCluster's workers are child processes of the client, their nannies live in the client)."""
     import psutil
 
-    workers = psutil.Process(build.pid).children(recursive=True)
-    for process in workers:
-        process.cpu_percent(None)
+    def cpu(process) -> float | None:  # None: it ended meanwhile (a step's short-lived child)
+        try:
+            return process.cpu_percent(None)
+        except psutil.NoSuchProcess:
+            return None
+
+    workers = [p for p in psutil.Process(build.pid).children(recursive=True) if cpu(p) is not None]
     time.sleep(0.5)
-    return max(workers, key=lambda p: p.cpu_percent(None))
+    usage = {p: u for p in workers if (u := cpu(p)) is not None}
+    return max(usage, key=usage.get)
 
 
 def _finish(build: subprocess.Popen, seen: list[str], extra=()) -> str:

@@ -128,13 +128,18 @@ def test_classification_examples_give_the_models_they_gave_before_task_kinds(exa
     task kinds wrote (33b2be1, recorded in tests/data/). A change of TensorFlow or LiteRT may change these
     bytes: rebuild that commit to renew them. Changed on purpose since (the ship choice a mobile team would
     make): digits-dense ships int8, no longer its hybrid dyn8; ship.json, bundle manifests and zips (also
-    recorded there) now carry the ship reasons, runtime pins and measured golden tolerances."""
+    recorded there) now carry the ship reasons, runtime pins and measured golden tolerances; and every
+    shipped model's metadata names the data's own units ("0 to 16 in the training data"), where it said
+    "an image's pixels 0..255" for all. The converted models are the same bytes."""
     recorded = json.loads((REPO / "tests/data/classification_before_task_kinds.json").read_text())["sha256"]
     built = files(examples.root)
     models = sorted(p for p in recorded if p.endswith(".tflite"))
     assert len(models) == 32
     changed = [p for p in models if hashlib.sha256(built[p]).hexdigest() != recorded[p]]
-    assert changed == ["build/digits-dense/shipped.tflite"]
+    shipped = [p for p in models if p.endswith("/shipped.tflite")]
+    assert len(shipped) == 7 and changed == shipped
+    assert all(b"in the training data): the recipe's preprocessing" in built[p] for p in shipped)
+    assert b"(0 to 16 in the training data)" in built["build/digits-dense/shipped.tflite"]
     ship = json.loads(built["build/digits-dense/ship.json"])
     assert ship["target"] == "int8" and ship["passed_over"]["dyn8"].startswith("a hybrid model")
 
