@@ -122,11 +122,13 @@ def interrupts_kept():
     """A Ctrl-C that lands while C++ runs Python code (TensorFlow's calibrator pulling the
     representative dataset) raises KeyboardInterrupt there, and TensorFlow swallows it: the build
     went on to the end and exited 0. Inside this block a Ctrl-C is also recorded, and raised again
-    when the block ends. Only the main thread can set signal handlers; elsewhere nothing changes."""
+    when the block ends. Only the main thread can set signal handlers; elsewhere nothing changes. A build
+    started with Ctrl-C ignored (a background job of a script: the shell sets that) keeps ignoring it: it
+    caught one only inside these blocks, and lost one that landed between steps."""
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield
         return
     caught = []

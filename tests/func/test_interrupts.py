@@ -50,9 +50,12 @@ def make_project(root: Path) -> Project:
 
 
 def start_doit(project: Project) -> subprocess.Popen:
+    """`doit` as a terminal's foreground job starts it: Ctrl-C not ignored, however pytest was started (as a
+    script's background job, pytest and its children ignore it, and so does a build started that way)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "doit"], cwd=project.root, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_line(process: subprocess.Popen, text: str) -> list[str]:

@@ -40,3 +40,15 @@ def test_outside_the_main_thread_it_sets_no_handler():
     thread.start()
     thread.join()
     assert seen == [True]
+
+
+def test_a_build_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    """A script's background job starts with SIGINT ignored; catching it only inside steps lost the ones that
+    landed between them, so the build ignores it throughout, as Python itself does."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with progress.interrupts_kept():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert swallowing_library() == "not interrupted"
+    finally:
+        signal.signal(signal.SIGINT, before)
