@@ -51,11 +51,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
     labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
-    color, shape = model_metadata.color(recipe), input_tensor["shape"]
-    channels = shape[2] if len(shape) == 3 else 1
-    image = None  # unless the model takes one image of the recorded colour: then Bitmap / CGImage input too
-    if color is not None and len(shape) in (2, 3) and (color == "grayscale" or channels == 3):
-        image = {"height": shape[0], "width": shape[1], "channels": channels, "color": color}
+    image = model_metadata.picture(recipe, input_tensor["shape"])  # then Bitmap / CGImage input too
     raw_range = preprocess.get("raw_range")  # a picture's 0..255, or the data's own units (digits: 0..16)
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)

@@ -32,6 +32,7 @@ from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
 from ..steps.evaluate import TFLiteRunner
 from . import kernel_sets
+from .model_metadata import picture
 from .kernel_sets import KERNELS
 
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
@@ -82,12 +83,36 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
     return vectors
 
 
+def golden_pictures(sample, image: dict) -> list[dict]:
+    """A picture for the apps' Bitmap and CGImage entry points: the first vector's values as whole 0..255 pixels,
+    blown up (nearest) to another size, not a multiple of the model's on either axis, so that the apps' resize
+    really interpolates; with the raw values the data step's resize gives for it (steps/datasets.py). The apps'
+    tests check that their resize gives these values, and that the picture entry point gives what the raw one does."""
+    import numpy as np
+
+    from ..steps.datasets import resize_bilinear, to_gray
+
+    height, width = image["height"], image["width"]
+    pixels = np.clip(np.rint(np.nan_to_num(np.asarray(sample, np.float64))), 0, 255).astype(np.uint8)
+    pixels = pixels.reshape(height, width, -1)
+    big_h, big_w = height + height // 2 + 1, width + width // 3 + 1
+    rows = (np.arange(big_h) * height) // big_h
+    cols = (np.arange(big_w) * width) // big_w
+    rgb = np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+    rgb = rgb[rows][:, cols]
+    values = rgb.astype(np.float32) if image["color"] != "grayscale" else to_gray(rgb)[..., None]
+    raw = resize_bilinear(values[None], (height, width))[0]
+    return [{"width": big_w, "height": big_h, "rgb": [int(v) for v in rgb.reshape(-1)],
+             "raw": [_raw_value(v) for v in raw.reshape(-1)]}]
+
+
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """golden: the shipped model and the data's candidate samples -> golden.json, which every bundle carries."""
     return Step("golden", "golden vectors, with tolerances measured across LiteRT's kernels", write_golden,
                 (recipe, layout), reads=(layout.ship_info, layout.data, layout.preprocess),
                 reads_if_present=(layout.shipped_model,), writes=(layout.golden,),
-                config={"kernels": list(KERNELS), "margin": MARGIN, "samples": GOLDEN_SAMPLES, "rules": 2},
+                config={"kernels": list(KERNELS), "margin": MARGIN, "samples": GOLDEN_SAMPLES, "rules": 2,
+                        "pictures": 1},
                 log=layout.log("golden"))
 
 
@@ -144,6 +169,9 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
         "labels": list(recipe.labels),
         "vectors": vectors,
     }
+    image = picture(recipe, runner.input["shape"][1:])
+    if image is not None:
+        golden["pictures"] = golden_pictures(chosen[0], image)
     write_json(layout.golden, golden)
     progress.say(f"{len(vectors)} vectors ({sum(v['stable'] for v in vectors)} decide beyond the tolerance); "
                  f"{_measured(tolerance)} across {len(outputs)} kernel sets"

@@ -36,6 +36,16 @@ def color(recipe: Recipe) -> str | None:
     return "grayscale"
 
 
+def picture(recipe: Recipe, shape) -> dict | None:
+    """The picture a model of this input shape (without the batch) takes, when it takes one image of the
+    recipe's colour: its height, width, channels and colour. Then the wrappers take a Bitmap / CGImage too."""
+    mode, shape = color(recipe), [int(s) for s in shape]
+    channels = shape[2] if len(shape) == 3 else 1
+    if mode is None or len(shape) not in (2, 3) or (mode == "rgb" and channels != 3) or (mode == "grayscale" and channels != 1):
+        return None
+    return {"height": shape[0], "width": shape[1], "channels": channels, "color": mode}
+
+
 def config(recipe: Recipe) -> dict:
     """The parts of the recipe the metadata says (the ship step's config)."""
     spec = recipe.spec

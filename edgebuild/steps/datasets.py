@@ -72,7 +72,7 @@ def _load_image_folder(recipe: Recipe):
     from PIL import Image
 
     folder = recipe.path(recipe.spec.dataset.path)
-    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    color_mode = recipe.spec.dataset.color_mode
     size = recipe.spec.preprocess.resize
     xs, ys = [], []
     for path in image_files(folder):
@@ -82,7 +82,7 @@ def _load_image_folder(recipe: Recipe):
                             f"is not one of the labels ({', '.join(recipe.labels)})")
         try:
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+                pixels = picture_values(image, color_mode)
         except OSError as exc:
             raise StepError(f"{recipe.where()}: dataset.path: cannot read image {path}: {exc}") from exc
         if size is not None:  # resize each image now so images of different sizes stack
@@ -141,7 +141,7 @@ def _load_mask_folder(recipe: Recipe):
         raise StepError(f"{where}: mask {rel}/masks/{by_stem[strays[0]].name} has no picture in {rel}/images/")
     if not pictures:
         raise StepError(f"{where}: no PNG or JPEG pictures in {rel}/images/")
-    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    color_mode = recipe.spec.dataset.color_mode
     size = recipe.spec.preprocess.resize
     n_labels = len(recipe.labels)
     xs, ys = [], []
@@ -149,7 +149,7 @@ def _load_mask_folder(recipe: Recipe):
         mask_path = by_stem[picture.stem]
         try:
             with Image.open(picture) as image:
-                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+                pixels = picture_values(image, color_mode)
             with Image.open(mask_path) as image:
                 if image.mode not in ("L", "P"):
                     raise StepError(f"{where}: mask {rel}/masks/{mask_path.name} is a {image.mode} picture; expected "
@@ -255,7 +255,7 @@ def _load_coco_file(recipe: Recipe, rel: str):
     from ..kinds.detection import pack_boxes
 
     where = f"{recipe.where()}: dataset: {rel}"
-    mode = "L" if recipe.spec.dataset.color_mode == "grayscale" else "RGB"
+    color_mode = recipe.spec.dataset.color_mode
     size = recipe.spec.preprocess.resize
     xs, packed = [], []
     for path, ident, boxes in coco_pictures(recipe, rel):
@@ -268,7 +268,7 @@ def _load_coco_file(recipe: Recipe, rel: str):
                             f"relative to the folder of {rel})")
         try:
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert(mode), dtype=np.float32)
+                pixels = picture_values(image, color_mode)
         except OSError as exc:
             raise StepError(f"{where}: image id {ident}: cannot read picture {recipe.shown(path)}: {exc}") from exc
         height, width = pixels.shape[:2]
@@ -350,6 +350,25 @@ def split_train_test(x, y, test_fraction: float, seed: int) -> Split:
 
 
 # --- preprocessing ------------------------------------------------------------------------------
+
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, in float32 and in this order, as the Kotlin and Swift wrappers
+
+
+def picture_values(image, color_mode: str):
+    """A PIL picture's raw values as the apps read them: RGB 0..255, or gray from RGB by GRAY_WEIGHTS (not
+    PIL's rounded integer "L", which the apps could only approximate), in float32."""
+    import numpy as np
+
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    return rgb if color_mode != "grayscale" else to_gray(rgb)
+
+
+def to_gray(rgb):
+    """(..., 3) RGB values to gray: 0.299 R + 0.587 G + 0.114 B, float32 products summed left to right."""
+    import numpy as np
+
+    r, g, b = (np.float32(w) * rgb[..., i].astype(np.float32) for i, w in enumerate(GRAY_WEIGHTS))
+    return (r + g) + b
 
 def resize_bilinear(images, size: tuple[int, int]):
     """Bilinear resize of (N, H, W[, C]) images with half-pixel centres, as tf.image.resize does."""
@@ -485,6 +504,9 @@ def load_prepared(layout: RecipeLayout, *names: str) -> Split:
         return Split(**{key: data[key] for key in data.files if not names or key in names})
 
 
+PICTURE_FILES = (DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco)
+
+
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """data: the dataset's own files -> data.npz and preprocess.json."""
     spec = recipe.spec
@@ -501,5 +523,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
                 reads=reads, writes=(layout.data, layout.preprocess),
                 config={"dataset": spec.dataset.model_dump(mode="json"),
                         "preprocess": spec.preprocess.model_dump(mode="json"),
-                        "labels": list(recipe.labels), "task": recipe.spec.task.value, "format": FORMAT},
+                        "labels": list(recipe.labels), "task": recipe.spec.task.value, "format": FORMAT,
+                        **({"gray": "bt601-float32"} if spec.dataset.source in PICTURE_FILES and spec.dataset.color_mode == "grayscale"
+                           else {})},
                 log=layout.log("data"))

@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pictures
 import pytest
 import swift_api
 from conftest import IRIS_RECIPE, Project
@@ -140,7 +141,8 @@ def test_rebundling_the_same_build_is_byte_identical(bundled):
 
 def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
     """Generated Kotlin + Android/LiteRT stand-ins compile; the pure part, run on the JVM on the golden
-    vectors, quantizes the inputs to the same bytes and gives the same labels and scores (to the bit)."""
+    vectors, quantizes the inputs to the same bytes and gives the same labels and scores (to the bit), and
+    resizes the golden picture of the grayscale digits8 as the data step does (to the bit)."""
     if shutil.which("kotlinc") is None:
         pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
     sources = sorted(str(p) for p in bundled.path("dist").glob("*/android/src/**/*.kt"))
@@ -158,6 +160,9 @@ def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
             expected.append(vector["input_hex"])
             # Java's floatToIntBits gives every NaN as 0x7fc00000, which is also np.float32("NaN")
             expected += [f"{t['label'].encode().hex()} {int(np.float32(t['score']).view(np.int32))}" for t in vector["top"]]
+        for picture in golden.get("pictures", []):  # (the Bitmap entry point's resize, to the bit)
+            checks.append(pictures.kotlin_call(f"{package}.{prefix}Processing", picture))
+            expected.append(",".join(str(b) for b in pictures.bits(picture["raw"])))
     harness = tmp_path / "GoldenCheck.kt"
     harness.write_text(HARNESS.replace("CHECKS", "\n    ".join(checks)))
     jar = tmp_path / "check.jar"
@@ -170,6 +175,24 @@ def test_kotlin_compiles_and_computes_what_python_did(bundled, tmp_path):
     ran = subprocess.run(["java", "-cp", str(jar), "GoldenCheckKt"], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == expected
+
+
+def test_the_golden_picture_is_what_the_data_step_makes_of_it_and_only_picture_models_get_one(bundled):
+    """The apps' picture entry points are checked against golden.json's picture: another size than the model's on
+    both axes (so the resize interpolates), whose raw values are what the data step's reader and resize give
+    for it as a PNG, to the bit; a model of tabular values gets none, and no Bitmap entry point."""
+    golden = json.loads(bundled.path("build/digits8/golden.json").read_text())
+    [picture] = golden["pictures"]
+    assert (picture["height"], picture["width"]) != (8, 8) and picture["height"] % 8 and picture["width"] % 8
+    assert pictures.data_step_values(picture, "grayscale", (8, 8)) == pictures.bits(picture["raw"])
+    assert "pictures" not in json.loads(bundled.path("build/nasty/golden.json").read_text())
+    wrapper = bundled.path("dist/digits8/android/src/main/java/org/example/digits/Digits8Classifier.kt").read_text()
+    assert "fun classify(bitmap: Bitmap" in wrapper and "createScaledBitmap" not in wrapper
+    assert "fun classify(bitmap" not in next(bundled.path("dist/nasty/android").rglob("NastyClassifier.kt")).read_text()
+    test = bundled.path("dist/digits8/android/src/androidTest/java/org/example/digits/Digits8GoldenTest.kt").read_text()
+    assert "wrapper.classify(raw), wrapper.classify(bitmap)" in test
+    swift = next(bundled.path("dist/digits8/ios").rglob("Digits8GoldenTests.swift")).read_text()
+    assert "try wrapper.classify(image: image)" in swift
 
 
 def kotlin_float(value) -> str:
@@ -215,11 +238,12 @@ fun main() {
     val id = Thread.currentThread().id
     val buffer = p.inputBuffer()
     val raw = FloatArray(p.INPUT_SIZE) { (it % 17).toFloat() }
-    val pixels = IntArray(p.IMAGE_WIDTH * p.IMAGE_HEIGHT) { it * 0x010203 }
+    val pixels = IntArray(13 * 11) { it * 0x010203 }  // a picture of another size than the model's
+    val work = FloatArray(13 * 11 * p.IMAGE_CHANNELS)
     val values = FloatArray(p.INPUT_SIZE)
-    for (i in 0 until 20000) { p.fillInput(raw, buffer); p.pixelsToRaw(pixels, values) }  // warm up the JIT
+    for (i in 0 until 20000) { p.fillInput(raw, buffer); p.pictureToRaw(pixels, 13, 11, work, values) }  // warm up the JIT
     val before = mx.getThreadAllocatedBytes(id)
-    for (i in 0 until 20000) { p.fillInput(raw, buffer); p.pixelsToRaw(pixels, values) }
+    for (i in 0 until 20000) { p.fillInput(raw, buffer); p.pictureToRaw(pixels, 13, 11, work, values) }
     val allocated = mx.getThreadAllocatedBytes(id) - before
     val fresh = p.inputBuffer(raw)
     println("${allocated / 20000} ${buffer == fresh}")
@@ -228,9 +252,10 @@ fun main() {
 
 
 def test_the_wrappers_fill_one_input_buffer_without_allocating(bundled, tmp_path):
-    """The Kotlin wrapper holds one input buffer, pixel array and raw array, and fills them on every call:
-    on the JVM, 20,000 calls of fillInput and pixelsToRaw allocate less than a byte each (the JVM's own
-    counter), and fill the same bytes as a new buffer. The Swift wrapper keeps its Data and arrays the same way."""
+    """The Kotlin wrapper holds one input buffer, raw array and (per picture size) pixel arrays, and fills them
+    on every call: on the JVM, 20,000 calls of fillInput and pictureToRaw (read and resize) allocate less than a
+    byte each (the JVM's own counter), and fill the same bytes as a new buffer. The Swift wrapper keeps its Data
+    and arrays the same way."""
     if shutil.which("kotlinc") is None:
         pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
     source = bundled.path("dist/digits8/android/src/main/java/org/example/digits/Digits8Processing.kt")
@@ -247,11 +272,13 @@ def test_the_wrappers_fill_one_input_buffer_without_allocating(bundled, tmp_path
     wrapper = bundled.path("dist/digits8/android/src/main/java/org/example/digits/Digits8Classifier.kt").read_text()
     assert "private val input: ByteBuffer = Digits8Processing.inputBuffer()" in wrapper
     assert "Digits8Processing.fillInput(features, input)" in wrapper and "inputBuffer(features)" not in wrapper
-    assert "pixelsToRaw(pixels, raw)" in wrapper and "IntArray(width" not in wrapper
+    assert "Digits8Processing.pictureToRaw(picture, width, height, pictureValues, raw)" in wrapper
+    assert "if (picture.size != width * height) {" in wrapper  # (a new size only: a camera's frames keep theirs)
     swift = next(bundled.path("dist/digits8/ios").rglob("Digits8Classifier.swift")).read_text()
     assert "private var input = Data(count: Digits8Processing.inputBytes)" in swift
     assert "Digits8Processing.fillInput(features, into: &input)" in swift and "inputData(" not in swift
-    assert "Digits8Processing.pixelsToRaw(pixels, into: &raw)" in swift
+    assert "Digits8Processing.pictureToRaw(picture, width: width, height: height, work: &pictureValues, into: &raw)" \
+        in swift and "if picture.count != width * height * 4 {" in swift
 
 
 def test_kotlin_and_swift_literals_escape_every_label(bundled):
@@ -425,3 +452,4 @@ def test_the_golden_asset_is_the_build_ones_vectors_in_one_line_without_the_raw_
                    {k: v for k, v in built.items() if k != "vectors"}
     raw = json.loads(bundled.path("build/digits8/golden.json").read_text())["vectors"][0]["raw"]
     assert all(isinstance(v, int) for v in raw)  # scikit-learn's digits are whole numbers: written as such
+

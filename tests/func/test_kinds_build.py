@@ -6,9 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-import pytest
 import mediapipe_task
+import numpy as np
+import pictures
+import pytest
 import swift_api
 from conftest import Project
 
@@ -270,13 +271,24 @@ fun main(args: Array<String>) {
             CASES
         }
     }
+    for (line in File(args[1]).readLines()) {  // golden pictures: the Bitmap entry point's read and resize
+        val (bundle, size, argb) = line.split(" ")
+        val (width, height) = size.split("x").map { it.toInt() }
+        val colors = argb.split(",").map { it.toInt() }.toIntArray()
+        val raw = when (bundle.toInt()) {
+            PICTURES
+            else -> error("no picture model: " + bundle)
+        }
+        println(raw.joinToString(",") { java.lang.Float.floatToIntBits(it).toString() })
+    }
 }
 """
 
 
 def test_kotlin_compiles_and_gives_the_golden_values_and_masks(kinds, tmp_path):
     """The regressor's named values (to the bit) and the segmenter's masks (every pixel) on the JVM, from the
-    golden vectors' output bytes; the inputs quantize to the same bytes as in Python."""
+    golden vectors' output bytes; the inputs quantize to the same bytes as in Python; and the RGB segmenter
+    resizes its golden picture as the data step does (to the bit), which is what the data step makes of it."""
     if shutil.which("kotlinc") is None:
         pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
     cases, lines, expected = [], [], []
@@ -294,16 +306,29 @@ def test_kotlin_compiles_and_gives_the_golden_values_and_masks(kinds, tmp_path):
                 expected += [f"{v['name']} {int(np.float32(v['value']).view(np.int32))}" for v in vector["values"]]
             else:
                 expected.append("".join(str(v) for v in vector["mask"]))
+    picture_cases, picture_lines, picture_expected = [], [], []
+    for number, (name, package, prefix, wrapper) in enumerate(BUNDLES):
+        for picture in golden(kinds, name).get("pictures", []):
+            picture_cases.append(f"{number} -> {package}.{prefix}Processing.pictureToRaw(colors, width, height)")
+            picture_lines.append(f"{number} {pictures.kotlin_line(picture)}")
+            picture_expected.append(",".join(str(b) for b in pictures.bits(picture["raw"])))
+            meta = json.loads(kinds.path(f"dist/{name}/android/src/main/assets/{name}-metadata.json").read_text())
+            size = tuple(meta["input"]["shape"][:2])
+            assert pictures.data_step_values(picture, "rgb", size) == pictures.bits(picture["raw"])
+    assert len(picture_cases) == 1  # shapes: RGB (diabetes takes no picture)
+    expected += picture_expected
     harness = tmp_path / "KindsCheck.kt"
-    harness.write_text(KOTLIN_HARNESS.replace("CASES", "\n            ".join(cases)))
+    harness.write_text(KOTLIN_HARNESS.replace("CASES", "\n            ".join(cases))
+                       .replace("PICTURES", "\n            ".join(picture_cases)))
     (tmp_path / "vectors.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "pictures.txt").write_text("\n".join(picture_lines) + "\n")
     sources = sorted(str(p) for name, *_ in BUNDLES for p in kinds.path(f"dist/{name}/android/src").rglob("*.kt"))
     jar = tmp_path / "check.jar"
     compiled = subprocess.run(["kotlinc", *sources, *sorted(str(p) for p in STUBS.glob("*.kt")), str(harness),
                                "-include-runtime", "-d", str(jar)], capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stderr
     assert [line for line in compiled.stderr.splitlines() if "warning:" in line and "VM warning" not in line] == []
-    ran = subprocess.run(["java", "-cp", str(jar), "KindsCheckKt", str(tmp_path / "vectors.txt")],
+    ran = subprocess.run(["java", "-cp", str(jar), "KindsCheckKt", str(tmp_path / "vectors.txt"), str(tmp_path / "pictures.txt")],
                          capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == expected

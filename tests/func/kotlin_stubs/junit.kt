@@ -11,6 +11,10 @@ object Assert {
     @JvmStatic
     fun assertEquals(expected: Float, actual: Float, delta: Float) {}
 
+    // assertArrayEquals(float[] expecteds, float[] actuals, float delta)
+    @JvmStatic
+    fun assertArrayEquals(expected: FloatArray, actual: FloatArray, delta: Float) {}
+
     // org.junit.Assert (JUnit 4.13): assertTrue(boolean condition), assertTrue(String message, boolean condition)
     @JvmStatic
     fun assertTrue(condition: Boolean) {}
