@@ -8,6 +8,7 @@ from ..kinds.classification import TOP_K
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
 from ..steps.evaluate import TFLiteRunner
+from ..tflite import gpu_delegate
 from ..tflite import metadata as tflite_metadata
 from . import model_metadata
 from .literals import camel
@@ -68,6 +69,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "top_k": TOP_K, "runtimes": {**_pins(ship), "android_min_sdk": runtimes.ANDROID_MIN_SDK},
         "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels),
         "standard_metadata": standard,
+        "gpu": gpu_delegate.readiness(layout.shipped_model.read_bytes()),
         **recipe.kind.bundle_values(output_tensor),
         **platform_settings,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine")
+COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine", "max_gpu_fallback_ops")
 
 
 class Rule(NamedTuple):

@@ -60,7 +60,7 @@ QUANTIZATION_MODES = {
     "float32": "no quantization: the model as it is, in float32 (the largest and most exact)",
     "float16": "weights stored as float16 (half the size), computed in float32; the TFLiteConverter's only",
     "dynamic_int8": "weights int8, activations quantized on the fly per invoke (about a quarter of the size; a "
-                    "'hybrid' model GPU, NNAPI and Core ML delegates do not run)",
+                    "'hybrid' model, which accelerator delegates run in float or not at all)",
     "int8": "weights and activations int8, calibrated on training samples (calibration_samples); io: sets the "
             "input and output types; what microcontrollers and NPUs run",
     "int16x8": "activations int16, weights int8, calibrated: closer to float than int8, float io",
@@ -169,6 +169,10 @@ class Thresholds(Strict):
         "the target's.")
     max_size_kb: Optional[float] = Field(None, gt=0, description="Largest accepted .tflite size in KB (1 KB = 1000 bytes).")
     max_latency_ms: Optional[float] = Field(None, gt=0, description="Slowest accepted median single-sample invoke, in ms.")
+    max_gpu_fallback_ops: Optional[int] = Field(
+        None, ge=0, description="Most ops accepted to fall back from LiteRT's GPU delegate to the CPU: those its rules "
+        "refuse and those outside the one run of ops it takes. Advisory: read from the model against the delegate's "
+        "rules (LiteRT's gpu_compatibility.cc), not run on a GPU.")
     max_mae: Optional[float] = Field(None, ge=0, description="regression: largest accepted mean absolute error.")
     max_rmse: Optional[float] = Field(None, ge=0, description="regression: largest accepted root mean squared error.")
     max_mae_increase: Optional[float] = Field(

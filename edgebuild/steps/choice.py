@@ -4,8 +4,8 @@
 - Otherwise, among the targets that passed and are not `baseline: true`, a hybrid model (weights int8
   or int4, activations float and quantized on the fly: dynamic_int8, dynamic_int4) ships only when
   no float or fully quantized target passed. A hybrid model is often slower on a phone's CPU than
-  float32 (here 0.775 ms against 0.435 ms on MobileNetV2), and GPU, NNAPI and Core ML delegates do
-  not run its ops.
+  float32 (here 0.775 ms against 0.435 ms on MobileNetV2); LiteRT's GPU delegate runs it only by expanding
+  its int8 weights to float32 (model_builder_helper.cc), and the Core ML delegate takes float models only.
 - `ship_by: size` (default) then picks the smallest, `ship_by: latency` the fastest by median latency
   on the build machine.
 
@@ -67,7 +67,8 @@ def choose(targets: list[dict], ship: str | None = None, ship_by: str = "size") 
                           "every target is a baseline", {**failed, **baselines})
     whole = [t for t in passed if not t.get("hybrid")]
     hybrid = {t["name"]: "a hybrid model (float activations, int8 weights): often slower than float32 on a CPU, "
-              "and GPU, NNAPI and Core ML delegates cannot run it; ship: names it to ship it anyway"
+              "LiteRT's GPU delegate runs it only by expanding its weights to float32 and the Core ML delegate "
+              "takes float models only; ship: names it to ship it anyway"
               for t in passed if t.get("hybrid") and whole}
     candidates = whole or passed
     kind = "non-hybrid " if whole and hybrid else "hybrid " if not whole else ""

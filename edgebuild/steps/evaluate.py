@@ -20,6 +20,7 @@ from .. import progress
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
+from ..tflite import gpu_delegate
 from .datasets import load_prepared
 from .sources import SourceInfo, detection_files, load_model, model_files, predict, source_model_path
 
@@ -30,7 +31,7 @@ WARMUP_INVOKES, WARMUP_SECONDS = 10, 0.5
 MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 2000, 0.1
 MIN_TIMED, MAX_SECONDS = 10, 3.0
 SETTINGS = {"batch": BATCH, "samples": EVAL_MAX_SAMPLES, "warmup": [WARMUP_INVOKES, WARMUP_SECONDS],
-            "invokes": [MIN_INVOKES, MAX_INVOKES, MIN_SECONDS, MIN_TIMED, MAX_SECONDS]}
+            "invokes": [MIN_INVOKES, MAX_INVOKES, MIN_SECONDS, MIN_TIMED, MAX_SECONDS], "delegates": 1}
 
 
 def reference_step(recipe: Recipe, layout: RecipeLayout) -> Step:
@@ -187,6 +188,24 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
     return float(np.median(times_ms)), float(np.percentile(times_ms, 90)), len(times)
 
 
+def xnnpack_nodes(interpreter) -> tuple[int, int]:
+    """(ops XNNPACK took, the model's ops) in an interpreter built with LiteRT's default delegates: each DELEGATE
+    node stands for the ops between its inputs and its outputs, found by walking back from its outputs."""
+    nodes = interpreter._get_ops_details()  # (the only view of the delegated graph LiteRT's Python API gives)
+    ops = {n["index"]: n for n in nodes if n["op_name"] != "DELEGATE"}
+    producer = {int(t): i for i, n in ops.items() for t in n["outputs"]}
+    taken: set[int] = set()
+    for delegate in (n for n in nodes if n["op_name"] == "DELEGATE"):
+        stop, frontier = {int(t) for t in delegate["inputs"]}, [int(t) for t in delegate["outputs"]]
+        while frontier:
+            tensor = frontier.pop()
+            if tensor in stop or tensor not in producer or producer[tensor] in taken:
+                continue
+            taken.add(producer[tensor])
+            frontier += [int(t) for t in ops[producer[tensor]]["inputs"]]
+    return len(taken), len(ops)
+
+
 def cpu_model() -> str:
     """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
     try:
@@ -205,6 +224,7 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     model_path = layout.model(target)
     with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
         runner = TFLiteRunner(model_path)
+        xnnpack, ops = xnnpack_nodes(runner.interpreter)
         outputs = recipe.kind.run_tflite(recipe, model_path, data.x_test)
         median, p90, invokes = latency_ms(model_path, data.x_test[0])
     measured = recipe.kind.measure(recipe, outputs, data.y_test)
@@ -221,6 +241,9 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "n_test": int(len(data.y_test)),
         "input_dtype": runner.input["dtype"].__name__,
         "output_dtype": runner.output["dtype"].__name__,
+        "ops": ops,
+        "xnnpack_nodes": xnnpack,  # what LiteRT's default CPU delegate took here
+        "gpu_fallback_ops": gpu_delegate.readiness(model_path.read_bytes())["fallback_ops"],  # advisory
     }
     if recipe.backend(recipe.target(target)) == "litert_quantizer":  # what the quantizer's validate() measured
         validation = read_json(layout.validation(target))

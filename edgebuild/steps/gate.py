@@ -40,6 +40,9 @@ RULES = {
     "max_size_kb": Rule("size_bytes", None, "size {m} KB > max_size_kb {l}", lambda m, l: m <= l),
     "max_latency_ms": Rule("latency_ms_median", lambda v: f"{v:.3f}", "latency {m} ms > max_latency_ms {l}",
                            lambda m, l: m <= l),
+    "max_gpu_fallback_ops": Rule("gpu_fallback_ops", lambda v: f"{v:g}",
+                                 "gpu_fallback_ops {m} > max_gpu_fallback_ops {l} (advisory: LiteRT's GPU delegate "
+                                 "rules read from the model; `edgebuild inspect` names the ops)", lambda m, l: m <= l),
     **all_rules(),
 }
 

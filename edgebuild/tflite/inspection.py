@@ -56,6 +56,7 @@ class Inspection:
     metadata_entries: list[str] = field(default_factory=list)  # the model's named metadata buffers
     metadata: dict | None = None  # standard TFLite metadata (tflite_metadata.read), when present
     op_codes: list[dict] = field(default_factory=list)  # every op code of every subgraph: op, version, kind, runtime
+    gpu: dict | None = None  # what LiteRT's GPU delegate would take, by its rules (gpu_delegate.readiness): advisory
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -103,6 +104,8 @@ class Inspection:
         built_in = sorted({op.op for op in self.ops if op.kind == "custom"} & BUILT_IN_CUSTOM_OPS)
         if built_in:
             lines.append(f"custom operators every LiteRT runtime has built in: {', '.join(built_in)}")
+        if self.gpu is not None:
+            lines += gpu_lines(self.gpu)
         lines.append("operators in execution order:")
         lines += [f"  {op.index:3d} {op.op:<24} in {op.inputs} out {op.outputs}"
                   + (f"  weights {op.weight_bytes} B" if op.weight_bytes else "") for op in self.ops]
@@ -118,6 +121,20 @@ class Inspection:
             lines.append("metadata entries: " + ", ".join(self.metadata_entries))
         lines += _metadata_lines(self.metadata)
         return "\n".join(lines) + "\n"
+
+
+def gpu_lines(gpu: dict) -> list[str]:
+    """What LiteRT's GPU delegate would take, in a line or two: advisory, as the lines say."""
+    head = (f"GPU delegate (advisory: its rules, {gpu['rules']}, read from the model; nothing ran on a GPU): "
+            f"takes {gpu['gpu_ops']} of {gpu['ops']} operators")
+    if not gpu["fallback_ops"]:
+        return [head + ", all in one run"]
+    why = {r["index"]: r["why"] for r in gpu["refused"]}
+    fallback = ", ".join(f"{f['op']} #{f['index']}" + (f" ({why[f['index']]})" if f["index"] in why else "")
+                         for f in gpu["fallback"])
+    return [head + f"; {gpu['fallback_ops']} {'falls' if gpu['fallback_ops'] == 1 else 'fall'} back to the CPU"
+            + (f" (it takes the largest of {gpu['partitions']} runs of supported operators)" if gpu["partitions"] > 1 else "")
+            + f": {fallback}"]
 
 
 def _runtime_label(code: dict) -> str:
@@ -283,6 +300,7 @@ def _signatures(root) -> dict:
 
 def inspect_model(path) -> Inspection:
     """Inputs, outputs, signatures, operators, tensors and metadata of a .tflite file."""
+    from . import gpu_delegate
     from . import metadata as tflite_metadata
 
     path = Path(path)
@@ -294,6 +312,7 @@ def inspect_model(path) -> Inspection:
         entries = [(root.Metadata(i).Name() or b"").decode("utf-8", "replace") for i in range(root.MetadataLength())]
         subgraphs = root.SubgraphsLength()
         op_codes = _op_codes(root)
+        gpu = gpu_delegate.readiness(data)
     except InputError:
         raise
     except Exception as exc:  # a truncated or corrupt flatbuffer
@@ -304,7 +323,7 @@ def inspect_model(path) -> Inspection:
         metadata = {"error": f"{type(exc).__name__}: {exc}"}
     return Inspection(path=str(path), size_bytes=len(data), inputs=inputs, outputs=outputs, signatures=signatures,
                       ops=ops, tensors=[tensors[i] for i in sorted(tensors)], subgraphs=subgraphs,
-                      metadata_entries=entries, metadata=metadata, op_codes=op_codes)
+                      metadata_entries=entries, metadata=metadata, op_codes=op_codes, gpu=gpu)
 
 
 def op_codes_of(model: bytes) -> list[dict]:
@@ -388,8 +407,11 @@ def step(recipe, layout, target: str):
     """inspect/<t>: operators, tensors and size breakdown of one model, for reports."""
     from ..graph.step import Step
 
+    from .gpu_rules import LITERT_COMMIT
+
     return Step(f"inspect/{target}", "operators, tensors, where the bytes go", inspect_target,
-                (recipe, layout, target), reads=(layout.model(target),), writes=(layout.inspection(target),))
+                (recipe, layout, target), reads=(layout.model(target),), writes=(layout.inspection(target),),
+                config={"gpu_rules": LITERT_COMMIT})
 
 
 def inspect_target(recipe, layout, target: str) -> None:

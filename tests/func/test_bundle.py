@@ -195,6 +195,23 @@ def test_the_golden_picture_is_what_the_data_step_makes_of_it_and_only_picture_m
     assert "try wrapper.classify(image: image)" in swift
 
 
+def test_the_bundle_readme_and_the_report_say_what_the_delegates_take(bundled):
+    """Advisory and labelled so: the GPU delegate's share by its rules, in the bundle README; XNNPACK's share
+    counted here and the GPU's, per target, in metrics.json and the report."""
+    from edgebuild.tflite import gpu_delegate
+
+    gpu = gpu_delegate.readiness(bundled.path("build/digits8/shipped.tflite").read_bytes())
+    readme = bundled.path("dist/digits8/android/README.md").read_text()
+    assert "GPU delegate, advisory (LiteRT's rules read from the model, not run on a GPU): it takes " \
+           f"{gpu['gpu_ops']} of the model's {gpu['ops']} ops" in readme
+    for target in ("fp32", "u8"):
+        metrics = json.loads(bundled.path(f"build/digits8/{target}/metrics.json").read_text())
+        inspected = json.loads(bundled.path(f"build/digits8/{target}/inspect.json").read_text())
+        assert metrics["gpu_fallback_ops"] == inspected["gpu"]["fallback_ops"]
+        assert metrics["ops"] == len(inspected["ops"]) and 0 < metrics["xnnpack_nodes"] <= metrics["ops"]
+    report = bundled.path("build/digits8/report.md").read_text()
+    assert "## Delegates (advisory)" in report and "| u8 |" in report.split("## Delegates (advisory)")[1]
+
 def kotlin_float(value) -> str:
     """A golden raw value (a number, or "NaN" / "Infinity" / "-Infinity") as a Kotlin Float literal."""
     special = {"NaN": "Float.NaN", "Infinity": "Float.POSITIVE_INFINITY", "-Infinity": "Float.NEGATIVE_INFINITY"}

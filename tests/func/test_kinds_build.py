@@ -463,7 +463,7 @@ def test_a_float_input_gets_no_quantize_and_a_quantized_one_does(kinds):
 
 def test_a_picture_model_in_0_to_255_gets_no_note_about_other_units(kinds):
     readme = kinds.path("dist/share/android/README.md").read_text()
-    assert "reads pixels as rgb 0..255." in readme
+    assert "reads a picture of any size as rgb 0..255 at its own size, then resizes it" in readme
     assert "raw values run from" not in readme and "digits" not in readme
     x = np.load(kinds.path("data/share.npz"))["x_train"]
     assert 128 <= x.max() <= 255 and x.min() >= 0  # a picture's own units
