@@ -68,20 +68,23 @@ def dodo_tasks(root=None):
     quiet_interrupts()
     lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
     tasks = plan(recipes, prune_stale=True)
-    _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:]))
+    if _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:])):
+        from .run import warm
+
+        warm.leave_at_doit_exit()  # (this process is doit's own: nothing runs after its sys.exit)
     yield from tasks
 
 
-def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> None:
+def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> bool:
     """With `jobs` > 1, the workers doit forks next get TensorFlow from this process, imported once, when
-    an out-of-date step needs it (run/warm.py); otherwise nothing."""
+    an out-of-date step needs it (run/warm.py); otherwise nothing. True if it imported it."""
     if jobs <= 1:
-        return
+        return False
     from .run import warm
 
     fresh = _freshness(tasks, root)
-    warm.import_before_forking(jobs, {n for n, ok in fresh.items() if not ok} if fresh is not None else None,
-                               _task_names(tasks))
+    return warm.import_before_forking(jobs, {n for n, ok in fresh.items() if not ok} if fresh is not None else None,
+                                      _task_names(tasks))
 
 
 def _doit_jobs(argv: list[str]) -> int:

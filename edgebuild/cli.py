@@ -149,9 +149,9 @@ def run() -> None:
     """
     code = main()
     if "tensorflow" in sys.modules:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        from .run import warm
+
+        warm.leave(code)
     sys.exit(code)
 
 

@@ -162,6 +162,11 @@ def _close_at_exit() -> None:
         box.close()
 
 
+def stop_current() -> None:
+    """Stop this process's sandbox child, if it has one (before an exit that skips the exit hooks)."""
+    _close_at_exit()
+
+
 def current() -> Sandbox:
     """This process's sandbox (a forked doit worker starts its own)."""
     global _box, _exit_hook_pid
