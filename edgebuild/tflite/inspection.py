@@ -57,6 +57,7 @@ class Inspection:
     metadata: dict | None = None  # standard TFLite metadata (tflite_metadata.read), when present
     op_codes: list[dict] = field(default_factory=list)  # every op code of every subgraph: op, version, kind, runtime
     gpu: dict | None = None  # what LiteRT's GPU delegate would take, by its rules (gpu_delegate.readiness): advisory
+    tflm_lacks: list[str] | None = None  # the ops TensorFlow Lite Micro has no kernel for (tflm_ops.py)
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -106,6 +107,8 @@ class Inspection:
             lines.append(f"custom operators every LiteRT runtime has built in: {', '.join(built_in)}")
         if self.gpu is not None:
             lines += gpu_lines(self.gpu)
+        if self.tflm_lacks is not None:
+            lines.append(tflm_line(self.tflm_lacks))
         lines.append("operators in execution order:")
         lines += [f"  {op.index:3d} {op.op:<24} in {op.inputs} out {op.outputs}"
                   + (f"  weights {op.weight_bytes} B" if op.weight_bytes else "") for op in self.ops]
@@ -121,6 +124,14 @@ class Inspection:
             lines.append("metadata entries: " + ", ".join(self.metadata_entries))
         lines += _metadata_lines(self.metadata)
         return "\n".join(lines) + "\n"
+
+
+def tflm_line(lacks: list[str]) -> str:
+    """Whether TensorFlow Lite Micro has a kernel for every op (tflm_ops.py, read from its op resolver)."""
+    from .tflm_ops import TFLM_COMMIT
+
+    where = f"TensorFlow Lite Micro (tflite-micro at {TFLM_COMMIT})"
+    return f"{where}: has every operator" if not lacks else f"{where} lacks: {', '.join(lacks)}"
 
 
 def gpu_lines(gpu: dict) -> list[str]:
@@ -300,7 +311,7 @@ def _signatures(root) -> dict:
 
 def inspect_model(path) -> Inspection:
     """Inputs, outputs, signatures, operators, tensors and metadata of a .tflite file."""
-    from . import gpu_delegate
+    from . import gpu_delegate, tflm_ops
     from . import metadata as tflite_metadata
 
     path = Path(path)
@@ -313,6 +324,7 @@ def inspect_model(path) -> Inspection:
         subgraphs = root.SubgraphsLength()
         op_codes = _op_codes(root)
         gpu = gpu_delegate.readiness(data)
+        tflm_lacks = tflm_ops.missing([(op.op, op.kind) for op in ops])
     except InputError:
         raise
     except Exception as exc:  # a truncated or corrupt flatbuffer
@@ -323,7 +335,8 @@ def inspect_model(path) -> Inspection:
         metadata = {"error": f"{type(exc).__name__}: {exc}"}
     return Inspection(path=str(path), size_bytes=len(data), inputs=inputs, outputs=outputs, signatures=signatures,
                       ops=ops, tensors=[tensors[i] for i in sorted(tensors)], subgraphs=subgraphs,
-                      metadata_entries=entries, metadata=metadata, op_codes=op_codes, gpu=gpu)
+                      metadata_entries=entries, metadata=metadata, op_codes=op_codes, gpu=gpu,
+                      tflm_lacks=tflm_lacks)
 
 
 def op_codes_of(model: bytes) -> list[dict]:
