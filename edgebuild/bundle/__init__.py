@@ -15,9 +15,9 @@ from ..graph.step import Step
 from ..layout import RecipeLayout
 from ..recipe import Recipe
 from ..resources import template_files
-from . import android, golden, ios, render, ship
+from . import android, golden, ios, micro, render, ship
 
-PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios}
+PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios, micro.PLATFORM: micro}
 __all__ = ["PLATFORMS", "build_bundle", "golden", "golden_steps", "render", "ship", "steps"]
 
 

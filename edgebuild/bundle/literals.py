@@ -42,6 +42,16 @@ def swift_string(value: str) -> str:
     return _literal(value, _ESCAPES, lambda ch: f"\\u{{{ord(ch):x}}}")
 
 
+def c_string(value: str) -> str:
+    """A C/C++ string literal of the UTF-8 bytes: printable ASCII as itself (quote, backslash and '?' escaped,
+    against trigraphs), every other byte as a three-digit octal escape, which no following digit can extend."""
+    out = []
+    for byte in str(value).encode("utf-8"):
+        ch = chr(byte)
+        out.append("\\" + ch if ch in '"\\?' else ch if 32 <= byte < 127 else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
 def comment_text(value: str) -> str:
     """Text safe inside /* */ and // comments of Kotlin and Swift: one line, no comment terminator."""
     return " ".join(str(value).split()).replace("*/", "* /").replace("/*", "/ *")
@@ -56,5 +66,5 @@ def float_literal(value: float) -> str:
 
 def filters() -> dict:
     """The Jinja filters bundle templates write literals with (code: nothing is HTML-escaped)."""
-    return {"kt": kotlin_string, "swift": swift_string, "comment": comment_text, "f32": float_literal,
+    return {"kt": kotlin_string, "swift": swift_string, "c_string": c_string, "comment": comment_text, "f32": float_literal,
             "json": lambda v: json.dumps(v, ensure_ascii=False)}

@@ -18,7 +18,7 @@ from ..layout import RecipeLayout, read_json, write_bytes, write_json
 from ..recipe import Recipe
 from ..runtimes import LITERT_LEVELS
 from ..steps.summary import shipped_target
-from ..tflite import inspection, op_runtimes
+from ..tflite import inspection, op_runtimes, tflm_ops
 from . import model_metadata
 
 SHOWN_METRICS = ("size_bytes", "n_test")  # after the task kind's own (kinds.TaskKind.shown)
@@ -30,7 +30,8 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
                 reads=(layout.summary, layout.preprocess, layout.data, *(layout.model(t.name) for t in recipe.spec.targets)),
                 writes=(layout.ship_info, layout.shipped_model),
                 config={"ship": recipe.spec.ship, "metadata": model_metadata.config(recipe),
-                        "runtimes": pinned_runtimes(recipe)})
+                        "runtimes": pinned_runtimes(recipe),
+                        **({"micro": tflm_ops.TFLM_COMMIT} if recipe.spec.bundles.micro.enabled else {})})
 
 
 def pinned_runtimes(recipe: Recipe) -> dict:
@@ -50,6 +51,9 @@ def runtime_problems(recipe: Recipe, op_codes: list[dict]) -> list[str]:
         version = bundles.ios.runtime
         found += [f"bundles.ios.runtime {version}: {p}"
                   for p in op_runtimes.problems(op_codes, version, f"TensorFlowLiteSwift {version}")]
+    if bundles.micro.enabled:
+        found += [f"bundles.micro: TensorFlow Lite Micro (tflite-micro at {tflm_ops.TFLM_COMMIT}) has no kernel for {op}"
+                  for op in tflm_ops.missing([(c["op"], c["kind"]) for c in op_codes])]
     return found
 
 

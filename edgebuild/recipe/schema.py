@@ -267,9 +267,16 @@ class IosBundle(Strict):
                                   description="Swift module and type prefix. Default: the recipe name in CamelCase.")
 
 
+class MicroBundle(Strict):
+    enabled: bool = Field(False, description="Build dist/<recipe>/micro/: the shipped model as C++ for TensorFlow Lite "
+                          "Micro, with its op resolver, measured arena and an example; the ship step fails when TFLM "
+                          "lacks one of its ops.")
+
+
 class Bundles(Strict):
     android: AndroidBundle = Field(default_factory=AndroidBundle)
     ios: IosBundle = Field(default_factory=IosBundle)
+    micro: MicroBundle = Field(default_factory=MicroBundle)
 
 
 class RecipeSpec(Strict):

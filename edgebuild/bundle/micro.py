@@ -1,0 +1,97 @@
+"""The microcontroller bundle: the shipped model as C++ for TensorFlow Lite Micro (TFLM), proven here in TFLM.
+
+- the model as a `const`, 16-byte aligned array with its length, in its own .h/.cc pair (`xxd -i` gives
+  neither `const` nor alignment, and flash-resident models need both);
+- an op resolver of the model's ops only: `tflite::MicroMutableOpResolver<N>` and a registration function,
+  whose `Add...` names come from TFLM's own header (tflite/tflm_ops.py); the ship step has already failed,
+  one line per op, when TFLM lacks one;
+- a settings header: the arena (measured in TFLM's Python interpreter, plus a stated margin: tflm.py),
+  the input and output shapes, types and quantization, labels and preprocessing constants;
+- an example (`examples/main.cc`, and an Arduino sketch) that runs the golden vectors' model inputs and checks
+  the outputs within a tolerance measured here: TFLM's outputs against LiteRT's on the golden vectors.
+
+TFLM kernels agree with LiteRT's reference kernels, not with XNNPACK: the tolerance is measured, not assumed.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..errors import StepError
+from ..recipe import Recipe
+from ..tflite import inspection, tflm_ops
+from . import tflm
+
+PLATFORM = "micro"
+
+TEMPLATES = {
+    "model.h.j2": "src/{c_name}_model.h",
+    "model.cc.j2": "src/{c_name}_model.cc",
+    "ops.h.j2": "src/{c_name}_ops.h",
+    "ops.cc.j2": "src/{c_name}_ops.cc",
+    "settings.h.j2": "src/{c_name}_settings.h",
+    "golden.h.j2": "examples/{c_name}_golden.h",
+    "main.cc.j2": "examples/main.cc",
+    "sketch.ino.j2": "examples/arduino/{c_name}/{c_name}.ino",
+    "README.md.j2": "README.md",
+}
+MODEL_PATH = "model/{model_file}"
+LABELS_PATH = "model/{recipe}-labels.txt"
+METADATA_PATH = "model/{recipe}-metadata.json"
+GOLDEN_PATH = "examples/{recipe}-golden.json"
+TOLERANCE_MARGIN = 2  # the example's tolerance: this many times the most TFLM and LiteRT differed, plus one step
+BYTES_PER_LINE = 16
+
+
+def settings(recipe: Recipe) -> dict:
+    return {"c_name": recipe.name.replace("-", "_"), "tflm": tflm_ops.TFLM_COMMIT}
+
+
+def enabled(recipe: Recipe) -> bool:
+    return recipe.spec.bundles.micro.enabled
+
+
+def model_values(ctx: dict) -> dict:
+    """The C++ array, the resolver's Add calls, the measured arena, and TFLM's outputs on the golden vectors."""
+    model_path, log, where = Path(ctx["shipped_path"]), Path(ctx["log_path"]), ctx["where"]
+    model = model_path.read_bytes()
+    if len(ctx["outputs"]) != 1:
+        raise StepError(f"{where}: bundle/micro: a model of {len(ctx['outputs'])} outputs; the micro bundle "
+                        "takes models of one output so far")
+    codes = inspection.op_codes_of(model)
+    calls = sorted({tflm_ops.BUILTIN_OPS.get(c["op"]) or tflm_ops.CUSTOM_OPS[c["op"]] for c in codes})
+    arena = tflm.arena(model_path, log, where)
+    vectors = [v for v in ctx["golden"] if "input_hex" in v and "output_hex" in v]
+    inputs = [bytes.fromhex(v["input_hex"]) for v in vectors]
+    found = tflm.outputs(model_path, arena["stated"], inputs, ctx["input"]["dtype"], [1, *ctx["input"]["shape"]], 1,
+                         log, where)
+    differ = max((_steps(ctx["output"], bytes.fromhex(v["output_hex"]), got[0]) for v, got in zip(vectors, found)),
+                 default=0.0)
+    quantized = ctx["output"]["quantized"]
+    tolerance = math.ceil(TOLERANCE_MARGIN * differ) + 1 if quantized else TOLERANCE_MARGIN * differ + 1e-6
+    flash = len(model)
+    return {
+        "model_array": _array(model), "model_length": len(model), "resolver_calls": calls,
+        "arena": arena, "flash_bytes": flash,
+        "tflm_vectors": [{"input": _array(bytes.fromhex(v["input_hex"])), "output": _array(bytes.fromhex(v["output_hex"])),
+                          "stable": bool(v.get("stable"))} for v in vectors],
+        "tflm_tolerance": {"measured": differ, "value": tolerance, "quantized": quantized,
+                           "how": f"{TOLERANCE_MARGIN} x the largest difference between TensorFlow Lite Micro's and "
+                                  f"LiteRT's outputs on the {len(vectors)} golden vectors, plus "
+                                  + ("one quantization step" if quantized else "1e-6")},
+    }
+
+
+def _steps(output: dict, expected: bytes, got: bytes) -> float:
+    """The largest difference between two raw outputs: in quantization steps, or in the float's own units."""
+    import numpy as np
+
+    a, b = (np.frombuffer(x, dtype=np.dtype(output["dtype"])).astype(np.float64) for x in (expected, got))
+    both = np.isfinite(a) & np.isfinite(b)
+    return float(np.abs(a[both] - b[both]).max(initial=0.0))
+
+
+def _array(data: bytes) -> str:
+    """Bytes as the lines of a C array initializer."""
+    return "\n".join("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + BYTES_PER_LINE]) + ","
+                     for i in range(0, len(data), BYTES_PER_LINE))

@@ -1,0 +1,109 @@
+"""The shipped model in TensorFlow Lite Micro's own interpreter (PyPI's tflite-micro), always in a child process:
+too small an arena can crash TFLM rather than raise, and an int8 SOFTMAX of a tiny input scale aborts it.
+
+- `arena`: what TFLM's allocator reports (print_allocations), then the smallest arena, in ARENA_STEP bytes,
+  with which TFLM's Python interpreter really allocates and invokes the model (it needs more than the report:
+  about 4,060 bytes against 3,360 on a tiny CNN); the bundle states that plus ARENA_MARGIN.
+- `outputs`: the model's raw outputs for given raw inputs, at a given arena (the stated one: proven to run).
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import StepError
+
+ARENA_STEP = 256
+ARENA_MARGIN = 0.10  # and at least MARGIN_MIN bytes: the stated arena is the measured one plus this
+MARGIN_MIN = 1024
+_PROBE = r"""
+import json, re, sys, io, contextlib, os
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+model = open(sys.argv[1], "rb").read()
+request = json.loads(sys.argv[2])
+if request["do"] == "report":
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=request["size"])
+    sys.stdout.flush()
+    interpreter.print_allocations()
+    sys.stdout.flush()
+    sys.exit(0)
+for size in request["sizes"]:
+    print(json.dumps({"trying": size}), flush=True)
+    try:
+        interpreter = runtime.Interpreter.from_bytes(model, arena_size=size)
+        for k, raw in enumerate(request.get("inputs", [[]])):
+            if raw:
+                interpreter.set_input(np.frombuffer(bytes.fromhex(raw), dtype=np.dtype(request["dtype"])).reshape(
+                    request["shape"]), 0)
+            interpreter.invoke()
+            if raw:
+                outputs = [interpreter.get_output(i).tobytes().hex() for i in range(request["outputs"])]
+                print(json.dumps({"outputs": outputs}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"failed": size, "why": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), flush=True)
+        continue
+    print(json.dumps({"ran": size}), flush=True)
+    break
+"""
+
+
+def _child(model: Path, request: dict, log: Path) -> tuple[int, list[dict], str]:
+    """(exit status, the JSON lines it printed, its other output) of one TFLM child."""
+    ran = subprocess.run([sys.executable, "-c", _PROBE, str(model), json.dumps(request)], capture_output=True,
+                         text=True, timeout=600)
+    with open(log, "a") as out:
+        out.write(ran.stdout + ran.stderr)
+    said, other = [], []
+    for line in ran.stdout.splitlines():
+        try:
+            said.append(json.loads(line))
+        except ValueError:
+            other.append(line)
+    return ran.returncode, said, "\n".join(other) + ran.stderr
+
+
+def arena(model: Path, log: Path, where: str) -> dict:
+    """{"reported", "measured", "stated", "margin"} in bytes (see the module's docstring)."""
+    import re
+
+    status, _, text = _child(model, {"do": "report", "size": 1 << 24}, log)
+    found = re.search(r"Arena allocation total (\d+) bytes", text)
+    if status != 0 or found is None:
+        raise StepError(f"{where}: bundle/micro: TensorFlow Lite Micro could not allocate the model "
+                        f"({_signal(status)}; full output: {log})")
+    reported = int(found.group(1))
+    size = math.ceil(reported / ARENA_STEP) * ARENA_STEP
+    while size <= max(4 * reported, reported + 64 * ARENA_STEP):
+        sizes = list(range(size, size + 16 * ARENA_STEP, ARENA_STEP))
+        status, said, _ = _child(model, {"do": "probe", "sizes": sizes}, log)
+        done = next((s["ran"] for s in said if "ran" in s), None)
+        if done is not None:
+            margin = max(MARGIN_MIN, math.ceil(done * ARENA_MARGIN))
+            return {"reported": reported, "measured": done, "stated": math.ceil((done + margin) / 16) * 16,
+                    "margin": f"{ARENA_MARGIN:.0%} of the measured arena, at least {MARGIN_MIN} bytes"}
+        tried = [s["trying"] for s in said if "trying" in s]
+        size = (tried[-1] + ARENA_STEP) if tried and status != 0 else size + 16 * ARENA_STEP  # (a crash: go on after it)
+    raise StepError(f"{where}: bundle/micro: no arena up to {size} bytes ran the model in TensorFlow Lite Micro "
+                    f"(full output: {log})")
+
+
+def outputs(model: Path, arena_size: int, inputs: list[bytes], dtype: str, shape: list[int], count: int,
+            log: Path, where: str) -> list[list[bytes]]:
+    """The raw outputs (bytes, per output) TFLM gives for each raw input, at `arena_size` bytes."""
+    status, said, _ = _child(model, {"do": "run", "sizes": [arena_size], "inputs": [b.hex() for b in inputs],
+                                     "dtype": dtype, "shape": shape, "outputs": count}, log)
+    if status != 0 or not any("ran" in s for s in said):
+        why = next((s["why"] for s in said if "why" in s), _signal(status))
+        raise StepError(f"{where}: bundle/micro: the stated arena of {arena_size} bytes did not run the model in "
+                        f"TensorFlow Lite Micro: {why} (full output: {log})")
+    return [[bytes.fromhex(h) for h in s["outputs"]] for s in said if "outputs" in s]
+
+
+def _signal(status: int) -> str:
+    import signal
+
+    return f"killed by {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"

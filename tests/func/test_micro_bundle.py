@@ -1,0 +1,145 @@
+"""The microcontroller bundle (TensorFlow Lite Micro): its files, its C++ compiled with g++ -Wall -Werror against
+the TFLM methods it calls, its stated arena run in PyPI's tflite-micro (and the arena just below the measured one
+refused), and an op TFLM lacks failing the ship step in one line before anything is generated."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Project
+
+sys.path.insert(0, str(Path(__file__).parent / "tflm_stubs"))
+import make_headers  # noqa: E402
+
+TRAIN = """\
+import argparse, os
+import numpy as np
+import tensorflow as tf
+p = argparse.ArgumentParser(); p.add_argument("--out"); p.add_argument("--activation", default="relu"); a = p.parse_args()
+tf.keras.utils.set_random_seed(0)
+d = np.load(os.environ["EDGEBUILD_DATA"])
+m = tf.keras.Sequential([tf.keras.Input((8, 8), batch_size=1), tf.keras.layers.Flatten(),
+                         tf.keras.layers.Dense(16, activation=a.activation), tf.keras.layers.Dense(10, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+m.fit(d["x_train"], d["y_train"], epochs=8, verbose=0)
+m.save(a.out)
+"""
+RECIPE = """\
+name: NAME
+model: {script: train.py, args: ["--activation", "ACTIVATION"]}
+dataset: {source: sklearn_digits}
+preprocess: {scale: 0.0625}
+labels: [zero, one, two, three, four, five, six, seven, eight, nine]
+targets:
+  - {name: int8, quantization: int8, io: int8, calibration_samples: 100}
+thresholds: {min_accuracy: 0.5}
+bundles: {micro: {enabled: true}, android: {enabled: false}, ios: {enabled: false}}
+"""
+TFLM_AT = """
+import sys
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+try:
+    interpreter = runtime.Interpreter.from_bytes(open(sys.argv[1], "rb").read(), arena_size=int(sys.argv[2]))
+    interpreter.set_input(np.zeros(interpreter.get_input_details(0)["shape"], np.int8), 0)
+    interpreter.invoke()
+except Exception as exc:
+    print("refused:", exc)
+    sys.exit(1)
+print("ran")
+"""
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    project = Project(tmp_path_factory.mktemp("micro") / "p")
+    project.write("train.py", TRAIN)
+    project.write("recipes/tiny.yaml", RECIPE.replace("NAME", "tiny-digits").replace("ACTIVATION", "relu"))
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    return project
+
+
+def bundle(project) -> Path:
+    return project.path("dist/tiny-digits/micro")
+
+
+def stated_arena(project) -> int:
+    settings = (bundle(project) / "src/tiny_digits_settings.h").read_text()
+    return int(re.search(r"kTinyDigitsArenaSize = (\d+);", settings).group(1))
+
+
+def test_the_bundle_holds_the_model_array_resolver_settings_and_examples(micro):
+    folder = bundle(micro)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert files == ["README.md", "examples/arduino/tiny_digits/tiny_digits.ino", "examples/main.cc",
+                     "examples/tiny-digits-golden.json", "examples/tiny_digits_golden.h", "manifest.json",
+                     "model/tiny-digits-labels.txt", "model/tiny-digits-metadata.json", "model/tiny-digits.tflite",
+                     "src/tiny_digits_model.cc", "src/tiny_digits_model.h", "src/tiny_digits_ops.cc",
+                     "src/tiny_digits_ops.h", "src/tiny_digits_settings.h"]
+    model = micro.path("build/tiny-digits/shipped.tflite").read_bytes()
+    source = (folder / "src/tiny_digits_model.cc").read_text()
+    assert "alignas(16) const unsigned char g_tiny_digits_model[] = {" in source
+    listed = bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", source))
+    assert listed == model and f"g_tiny_digits_model_len = {len(model)};" in source
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["files"]] == [f for f in files if f != "manifest.json"]
+    assert micro.path("dist/tiny-digits-micro.zip").is_file()
+
+
+def test_the_resolver_registers_exactly_the_models_ops(micro):
+    from edgebuild.tflite import tflm_ops
+    from edgebuild.tflite.inspection import inspect_model
+
+    ops = {op.op for op in inspect_model(micro.path("build/tiny-digits/shipped.tflite")).ops}
+    calls = re.findall(r"resolver\.(Add\w+)\(\)", (bundle(micro) / "src/tiny_digits_ops.cc").read_text())
+    assert sorted(calls) == sorted(tflm_ops.BUILTIN_OPS[op] for op in ops)
+    assert f"MicroMutableOpResolver<kTinyDigitsOpCount>" in (bundle(micro) / "src/tiny_digits_ops.h").read_text()
+    assert f"constexpr int kTinyDigitsOpCount = {len(ops)};" in (bundle(micro) / "src/tiny_digits_ops.h").read_text()
+
+
+def test_the_cpp_compiles_with_all_warnings_as_errors(micro, tmp_path):
+    if shutil.which("g++") is None:
+        pytest.fail("g++ not found")
+    include = make_headers.write(tmp_path / "tflm")
+    folder = bundle(micro)
+    for source in ("src/tiny_digits_model.cc", "src/tiny_digits_ops.cc", "examples/main.cc"):
+        compiled = subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", "-c", str(folder / source), "-I",
+                                   str(folder / "src"), "-I", str(include), "-o", str(tmp_path / "out.o")],
+                                  capture_output=True, text=True)
+        assert compiled.returncode == 0, source + "\n" + compiled.stderr
+
+
+def test_the_stated_arena_runs_the_model_in_tflm_and_the_measured_one_is_the_least(micro):
+    pytest.importorskip("tflite_micro")
+    model = micro.path("build/tiny-digits/shipped.tflite")
+    readme = (bundle(micro) / "README.md").read_text()
+    measured = int(re.search(r"needed (\d+) bytes to allocate and run it", readme).group(1))
+    assert stated_arena(micro) >= measured + 1024
+    at = [subprocess.run([sys.executable, "-c", TFLM_AT, str(model), str(size)], capture_output=True, text=True,
+                         timeout=120) for size in (stated_arena(micro), measured, measured - 256)]
+    assert [r.returncode == 0 and r.stdout.strip() == "ran" for r in at] == [True, True, False]
+
+
+def test_the_golden_tolerance_is_measured_against_tflm(micro):
+    golden = (bundle(micro) / "examples/tiny_digits_golden.h").read_text()
+    steps = int(re.search(r"kTinyDigitsGoldenToleranceSteps = (\d+);  // measured: (\d+)", golden).group(1))
+    measured = int(re.search(r"kTinyDigitsGoldenToleranceSteps = \d+;  // measured: (\d+)", golden).group(1))
+    assert steps == 2 * measured + 1
+    vectors = json.loads(micro.path("build/tiny-digits/golden.json").read_text())["vectors"]
+    assert f"constexpr int kTinyDigitsGoldenCount = {len(vectors)};" in golden
+
+
+def test_an_op_tflm_lacks_fails_the_ship_step_before_anything_is_generated(tmp_path):
+    project = Project(tmp_path / "p")
+    project.write("train.py", TRAIN)
+    project.write("recipes/gelu.yaml", RECIPE.replace("NAME", "gelu-digits").replace("ACTIVATION", "gelu"))
+    result = project.build()
+    assert result.exit_code != 0
+    lines = [f for f in result.failures if "bundles.micro" in f]
+    assert lines == ["recipes/gelu.yaml: gelu-digits/int8: bundles.micro: TensorFlow Lite Micro (tflite-micro at "
+                     "90b983c2b3f1) has no kernel for GELU"], result.failures
+    assert not project.path("dist/gelu-digits").exists()
