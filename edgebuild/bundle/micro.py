@@ -5,7 +5,7 @@
 - an op resolver of the model's ops only: `tflite::MicroMutableOpResolver<N>` and a registration function,
   whose `Add...` names come from TFLM's own header (tflite/tflm_ops.py); the ship step has already failed,
   one line per op, when TFLM lacks one;
-- a settings header: the arena (measured in TFLM's Python interpreter, plus a stated margin: tflm.py),
+- a settings header: the arena (measured in TFLM's Python interpreter, plus a stated margin: tflite/tflm.py),
   the input and output shapes, types and quantization, labels and preprocessing constants;
 - an example (`examples/main.cc`, and an Arduino sketch) that runs the golden vectors' model inputs and checks
   the outputs within a tolerance measured here: TFLM's outputs against LiteRT's on the golden vectors.
@@ -19,8 +19,7 @@ from pathlib import Path
 
 from ..errors import StepError
 from ..recipe import Recipe
-from ..tflite import inspection, tflm_ops
-from . import tflm
+from ..tflite import inspection, tflm, tflm_ops
 
 PLATFORM = "micro"
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine", "max_gpu_fallback_ops")
+COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine", "max_gpu_fallback_ops",
+                     "max_arena_kb", "max_flash_kb")
 
 
 class Rule(NamedTuple):

@@ -47,7 +47,8 @@ def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str
 
 def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     return [*_check_model(spec, root), *_check_dataset(spec, root), *_check_targets(spec, root),
-            *_check_task_thresholds(spec), *_check_detection(spec, root), *_check_runtimes(spec)]
+            *_check_task_thresholds(spec), *_check_micro_thresholds(spec), *_check_detection(spec, root),
+            *_check_runtimes(spec)]
 
 
 def _check_runtimes(spec: RecipeSpec) -> list[tuple[Loc, str]]:
@@ -97,6 +98,19 @@ def _check_task_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
                 problems.append(((*loc, name), f"a {owners[name]} threshold; this recipe's task is {kind.name}, whose "
                                                f"thresholds are {', '.join(kind.thresholds)} (and {', '.join(COMMON_THRESHOLDS[:2])})"))
     return problems
+
+
+MICRO_THRESHOLDS = ("max_arena_kb", "max_flash_kb")
+
+
+def _check_micro_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
+    """The TensorFlow Lite Micro thresholds measure what the micro bundle ships: without it, nothing measures them."""
+    if spec.bundles.micro.enabled:
+        return []
+    places = [(("thresholds",), spec.thresholds)]
+    places += [(("targets", i, "thresholds"), t.thresholds) for i, t in enumerate(spec.targets) if t.thresholds]
+    return [((*loc, name), "a TensorFlow Lite Micro threshold; expected bundles: {micro: {enabled: true}} with it")
+            for loc, thresholds in places for name in MICRO_THRESHOLDS if getattr(thresholds, name) is not None]
 
 
 def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:

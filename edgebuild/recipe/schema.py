@@ -169,6 +169,11 @@ class Thresholds(Strict):
         "the target's.")
     max_size_kb: Optional[float] = Field(None, gt=0, description="Largest accepted .tflite size in KB (1 KB = 1000 bytes).")
     max_latency_ms: Optional[float] = Field(None, gt=0, description="Slowest accepted median single-sample invoke, in ms.")
+    max_arena_kb: Optional[float] = Field(
+        None, gt=0, description="bundles.micro: largest accepted TensorFlow Lite Micro tensor arena in KB, as the bundle "
+        "states it (measured in tflite-micro's interpreter, plus its margin).")
+    max_flash_kb: Optional[float] = Field(
+        None, gt=0, description="bundles.micro: largest accepted flash for the model's bytes, in KB.")
     max_gpu_fallback_ops: Optional[int] = Field(
         None, ge=0, description="Most ops accepted to fall back from LiteRT's GPU delegate to the CPU: those its rules "
         "refuse and those outside the one run of ops it takes. Advisory: read from the model against the delegate's "

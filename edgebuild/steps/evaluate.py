@@ -56,7 +56,8 @@ def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
     return Step(f"evaluate/{target}", f"{recipe.kind.primary}, size and latency in LiteRT", evaluate_target,
                 (recipe, layout, target),
                 reads=(layout.model(target), layout.data, layout.reference, *validation), writes=(layout.metrics(target),),
-                config=SETTINGS, log=layout.log(f"evaluate/{target}"))
+                config={**SETTINGS, **({"micro": "tflm"} if recipe.spec.bundles.micro.enabled else {})},
+                log=layout.log(f"evaluate/{target}"))
 
 
 def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
@@ -188,6 +189,36 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
     return float(np.median(times_ms)), float(np.percentile(times_ms, 90)), len(times)
 
 
+def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TFLiteRunner", data) -> dict:
+    """TensorFlow Lite Micro's view of one target (bundles.micro): the arena it needs (measured, plus the stated
+    margin: tflite/tflm.py), the flash its model takes, and the task's metric from TFLM's own outputs on the test
+    split (its kernels are not LiteRT's). A target with an op TFLM lacks gets the ops' names instead."""
+    import numpy as np
+
+    from ..tflite import inspection, tflm, tflm_ops
+
+    model_path = layout.model(target)
+    lacks = tflm_ops.missing([(c["op"], c["kind"]) for c in inspection.op_codes_of(model_path.read_bytes())])
+    if lacks:
+        return {"tflm_lacks": lacks}
+    where, log = recipe.where(target), layout.log(f"evaluate/{target}")
+    arena = tflm.arena(model_path, log, where)
+    figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size}
+    if len(runner.outputs) == 1:
+        inputs = [runner.quantize(x[None]).tobytes() for x in data.x_test]
+        found = tflm.outputs(model_path, arena["stated"], inputs, np.dtype(runner.input["dtype"]).name,
+                             [int(s) for s in runner.input["shape"]], 1, log, where)
+        shape = [1, *[int(s) for s in runner.output["shape"][1:]]]
+        outputs = np.concatenate([runner.dequantize(np.frombuffer(raw[0], runner.output["dtype"]).reshape(shape))
+                                  for raw in found])
+        primary = recipe.kind.primary
+        figures[f"tflm_{primary}"] = recipe.kind.measure(recipe, outputs, data.y_test)[primary]
+    progress.say(f"TensorFlow Lite Micro: arena {figures['tflm_arena_bytes']} bytes"
+                 + (f", {recipe.kind.primary} {figures[f'tflm_{recipe.kind.primary}']:.4f}"
+                    if f"tflm_{recipe.kind.primary}" in figures else ""))
+    return figures
+
+
 def xnnpack_nodes(interpreter) -> tuple[int, int]:
     """(ops XNNPACK took, the model's ops) in an interpreter built with LiteRT's default delegates: each DELEGATE
     node stands for the ops between its inputs and its outputs, found by walking back from its outputs."""
@@ -245,6 +276,8 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         "xnnpack_nodes": xnnpack,  # what LiteRT's default CPU delegate took here
         "gpu_fallback_ops": gpu_delegate.readiness(model_path.read_bytes())["fallback_ops"],  # advisory
     }
+    if recipe.spec.bundles.micro.enabled:
+        metrics.update(micro_figures(recipe, layout, target, runner, data))
     if recipe.backend(recipe.target(target)) == "litert_quantizer":  # what the quantizer's validate() measured
         validation = read_json(layout.validation(target))
         metrics.update({key: validation[key] for key in VALIDATION_METRICS})

@@ -40,6 +40,10 @@ RULES = {
     "max_size_kb": Rule("size_bytes", None, "size {m} KB > max_size_kb {l}", lambda m, l: m <= l),
     "max_latency_ms": Rule("latency_ms_median", lambda v: f"{v:.3f}", "latency {m} ms > max_latency_ms {l}",
                            lambda m, l: m <= l),
+    "max_arena_kb": Rule("tflm_arena_bytes", None, "TensorFlow Lite Micro arena {m} KB > max_arena_kb {l}",
+                         lambda m, l: m <= l),
+    "max_flash_kb": Rule("tflm_flash_bytes", None, "TensorFlow Lite Micro flash {m} KB > max_flash_kb {l}",
+                         lambda m, l: m <= l),
     "max_gpu_fallback_ops": Rule("gpu_fallback_ops", lambda v: f"{v:g}",
                                  "gpu_fallback_ops {m} > max_gpu_fallback_ops {l} (advisory: LiteRT's GPU delegate "
                                  "rules read from the model; `edgebuild inspect` names the ops)", lambda m, l: m <= l),
@@ -52,8 +56,14 @@ def judge(where: str, limits: dict, metrics: dict) -> Verdict:
     checks = []
     for threshold, limit in sorted(limits.items()):
         metric, show, template, ok = RULES[threshold]
+        if metric not in metrics:  # (TFLM's figures of a target with an op TFLM lacks)
+            lacks = ", ".join(metrics.get("tflm_lacks", [])) or "not measured"
+            checks.append(Check(threshold, limit, float("nan"), False,
+                                f"{where}: {threshold}: TensorFlow Lite Micro cannot run this target (no kernel for "
+                                f"{lacks})"))
+            continue
         measured = metrics[metric]
-        if threshold == "max_size_kb":
+        if threshold.endswith("_kb"):
             measured = measured / 1000
             shown_m, shown_l = f"{measured:.1f}", f"{limit:g}"
         elif threshold == "max_latency_ms":

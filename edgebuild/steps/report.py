@@ -20,7 +20,8 @@ from .datasets import load_prepared
 from .quantdebug import TOP_LAYERS
 from .summary import shipped_target
 
-THRESHOLD_ORDER = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine", "max_gpu_fallback_ops")  # after the kind's own
+THRESHOLD_ORDER = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_output_cosine", "max_gpu_fallback_ops",
+                   "max_arena_kb", "max_flash_kb")  # after the kind's own
 
 
 def chart_names(kind) -> tuple[str, ...]:

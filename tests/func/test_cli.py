@@ -25,7 +25,7 @@ def test_validate_ok_and_bad(iris_project, capsys, monkeypatch):
     assert code == 2 and out == ""
     assert err == ("recipes/iris.yaml:14: thresholds.max_size_kb: expected greater than 0; got -1\n"
                    "recipes/iris.yaml:15: thresholds.max_sise_kb: unknown field; did you mean 'max_size_kb'? "
-                   "expected one of min_accuracy, max_accuracy_drop, max_size_kb, max_latency_ms, max_gpu_fallback_ops, max_mae, max_rmse, "
+                   "expected one of min_accuracy, max_accuracy_drop, max_size_kb, max_latency_ms, max_arena_kb, max_flash_kb, max_gpu_fallback_ops, max_mae, max_rmse, "
                    "max_mae_increase, min_miou, max_miou_drop, min_pixel_accuracy, min_map, min_map50, max_map_drop, "
                    "max_map50_drop, min_output_snr_db, min_output_cosine\n")
 

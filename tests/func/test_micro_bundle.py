@@ -35,7 +35,7 @@ preprocess: {scale: 0.0625}
 labels: [zero, one, two, three, four, five, six, seven, eight, nine]
 targets:
   - {name: int8, quantization: int8, io: int8, calibration_samples: 100}
-thresholds: {min_accuracy: 0.5}
+thresholds: {min_accuracy: 0.5, max_arena_kb: 64, max_flash_kb: 64}
 bundles: {micro: {enabled: true}, android: {enabled: false}, ios: {enabled: false}}
 """
 TFLM_AT = """
@@ -136,10 +136,48 @@ def test_the_golden_tolerance_is_measured_against_tflm(micro):
 def test_an_op_tflm_lacks_fails_the_ship_step_before_anything_is_generated(tmp_path):
     project = Project(tmp_path / "p")
     project.write("train.py", TRAIN)
-    project.write("recipes/gelu.yaml", RECIPE.replace("NAME", "gelu-digits").replace("ACTIVATION", "gelu"))
+    project.write("recipes/gelu.yaml", RECIPE.replace("NAME", "gelu-digits").replace("ACTIVATION", "gelu").replace(
+        ", max_arena_kb: 64, max_flash_kb: 64", ""))
     result = project.build()
     assert result.exit_code != 0
     lines = [f for f in result.failures if "bundles.micro" in f]
     assert lines == ["recipes/gelu.yaml: gelu-digits/int8: bundles.micro: TensorFlow Lite Micro (tflite-micro at "
                      "90b983c2b3f1) has no kernel for GELU"], result.failures
     assert not project.path("dist/gelu-digits").exists()
+    from edgebuild.steps.gate import judge
+
+    metrics = json.loads(project.path("build/gelu-digits/int8/metrics.json").read_text())
+    assert metrics["tflm_lacks"] == ["GELU"] and "tflm_arena_bytes" not in metrics
+    assert judge("w", {"max_arena_kb": 64}, metrics).failures == [
+        "w: max_arena_kb: TensorFlow Lite Micro cannot run this target (no kernel for GELU)"]
+
+
+def test_tflm_measures_each_target_and_the_gate_reads_it(micro):
+    from edgebuild.steps.gate import judge
+
+    metrics = json.loads(micro.path("build/tiny-digits/int8/metrics.json").read_text())
+    assert metrics["tflm_arena_bytes"] == stated_arena(micro)
+    assert metrics["tflm_flash_bytes"] == micro.path("build/tiny-digits/int8/model.tflite").stat().st_size
+    assert abs(metrics["tflm_accuracy"] - metrics["accuracy"]) <= 0.01  # TFLM's kernels, LiteRT's within a step
+    report = micro.path("build/tiny-digits/report.md").read_text()
+    assert f"| int8 | {metrics['tflm_arena_bytes']} | {metrics['tflm_flash_bytes']} | {metrics['tflm_accuracy']:.4f} |" \
+        in report.split("## TensorFlow Lite Micro")[1]
+    assert 'id="micro"' in micro.path("build/tiny-digits/report.html").read_text()
+    limit = (metrics["tflm_arena_bytes"] - 16) / 1000
+    verdict = judge("recipes/tiny.yaml: tiny-digits/int8", {"max_arena_kb": limit}, metrics)
+    assert verdict.failures == [f"recipes/tiny.yaml: tiny-digits/int8: TensorFlow Lite Micro arena "
+                                f"{metrics['tflm_arena_bytes'] / 1000:.1f} KB > max_arena_kb {limit:g}"]
+
+
+def test_a_micro_threshold_without_the_micro_bundle_is_a_recipe_error(tmp_path):
+    from edgebuild import api
+    from edgebuild.errors import EdgebuildError
+
+    project = Project(tmp_path / "p")
+    project.write("train.py", TRAIN)
+    project.write("recipes/tiny.yaml", RECIPE.replace("NAME", "tiny").replace("ACTIVATION", "relu").replace(
+        "micro: {enabled: true}", "micro: {enabled: false}"))
+    with pytest.raises(EdgebuildError) as raised:
+        api.validate(root=project.root)
+    assert "recipes/tiny.yaml:8: thresholds.max_arena_kb: a TensorFlow Lite Micro threshold; expected bundles: " \
+           "{micro: {enabled: true}} with it" in str(raised.value)

@@ -24,7 +24,7 @@ import json, re, sys, io, contextlib, os
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 model = open(sys.argv[1], "rb").read()
-request = json.loads(sys.argv[2])
+request = json.loads(sys.stdin.read())
 if request["do"] == "report":
     interpreter = runtime.Interpreter.from_bytes(model, arena_size=request["size"])
     sys.stdout.flush()
@@ -53,8 +53,8 @@ for size in request["sizes"]:
 
 def _child(model: Path, request: dict, log: Path) -> tuple[int, list[dict], str]:
     """(exit status, the JSON lines it printed, its other output) of one TFLM child."""
-    ran = subprocess.run([sys.executable, "-c", _PROBE, str(model), json.dumps(request)], capture_output=True,
-                         text=True, timeout=600)
+    ran = subprocess.run([sys.executable, "-c", _PROBE, str(model)], input=json.dumps(request), capture_output=True,
+                         text=True, timeout=3600)
     with open(log, "a") as out:
         out.write(ran.stdout + ran.stderr)
     said, other = [], []
