@@ -131,6 +131,16 @@ def test_the_golden_tolerance_is_measured_against_tflm(micro):
     assert steps == 2 * measured + 1
     vectors = json.loads(micro.path("build/tiny-digits/golden.json").read_text())["vectors"]
     assert f"constexpr int kTinyDigitsGoldenCount = {len(vectors)};" in golden
+    from edgebuild.steps.evaluate import TFLiteRunner  # the expected outputs are the reference kernels'
+
+    import numpy as np
+
+    reference = TFLiteRunner(micro.path("build/tiny-digits/shipped.tflite"), kernels="BUILTIN_REF")
+    outputs = golden.split("GoldenOutputs[]")[1].split("};")[0]
+    expected = [bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", block)) for block in outputs.split("},")[:-1]]
+    inputs = [np.frombuffer(bytes.fromhex(v["input_hex"]), np.int8).reshape(1, 8, 8) for v in vectors]
+    assert expected == [reference.invoke(x).tobytes() for x in inputs]
+    assert "reference kernels" in golden
 
 
 def test_an_op_tflm_lacks_fails_the_ship_step_before_anything_is_generated(tmp_path):
