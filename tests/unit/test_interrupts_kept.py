@@ -20,7 +20,16 @@ def swallowing_library():
     return "not interrupted"
 
 
-def test_a_swallowed_ctrl_c_is_raised_when_the_block_ends():
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """SIGINT with Python's own handler, as a terminal's foreground job has it, however pytest was started (a
+    script's background job, CI's, starts with it ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_swallowed_ctrl_c_is_raised_when_the_block_ends(ctrl_c_as_in_a_terminal):
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         with progress.interrupts_kept():
