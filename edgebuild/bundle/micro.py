@@ -64,22 +64,19 @@ def model_values(ctx: dict) -> dict:
     arena = tflm.arena(model_path, log, where)
     vectors = [v for v in ctx["golden"] if "input_hex" in v and "output_hex" in v]
     inputs = [bytes.fromhex(v["input_hex"]) for v in vectors]
-    found = tflm.outputs(model_path, arena["stated"], inputs, ctx["input"]["dtype"], [1, *ctx["input"]["shape"]], 1,
-                         log, where)
+    dtype, shape = ctx["input"]["dtype"], [1, *ctx["input"]["shape"]]
+    found = tflm.outputs(model_path, arena["stated"], inputs, dtype, shape, 1, log, where)
     # against LiteRT's reference kernels, which TFLM's follow (XNNPACK's do not), each set in its own child
     import numpy as np
 
-    dtype, shape = np.dtype(ctx["input"]["dtype"]), [1, *ctx["input"]["shape"]]
     ran, _ = kernel_sets.outputs_under(model_path, [np.frombuffer(b, dtype).reshape(shape) for b in inputs], log)
     kernels = "BUILTIN_REF" if "BUILTIN_REF" in ran else next(iter(ran))
     reference = [np.asarray(outputs[0]).tobytes() for outputs in ran[kernels]]
     differ = max((_steps(ctx["output"], ref, got[0]) for ref, got in zip(reference, found)), default=0.0)
     quantized = ctx["output"]["quantized"]
     tolerance = math.ceil(TOLERANCE_MARGIN * differ) + 1 if quantized else TOLERANCE_MARGIN * differ + 1e-6
-    flash = len(model)
     return {
-        "model_array": _array(model), "model_length": len(model), "resolver_calls": calls,
-        "arena": arena, "flash_bytes": flash,
+        "model_array": _array(model), "model_length": len(model), "resolver_calls": calls, "arena": arena,
         # the example expects what the reference kernels gave: the outputs TFLM's kernels follow
         "tflm_vectors": [{"input": _array(raw), "output": _array(expected)} for raw, expected in zip(inputs, reference)],
         "tflm_reference": KERNELS[kernels],
