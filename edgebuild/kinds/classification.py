@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..errors import StepError
+from ..processing import class_scores  # noqa: F401
 from .base import OutputMetadata, TaskKind, at_least, at_most
 
 TOP_K = 3  # the labels the bundles' wrappers return by default, and the golden vectors hold
@@ -42,16 +43,6 @@ def class_indices(recipe, y, part: str):
     elif y.dtype.kind not in "iub":
         raise StepError(f"{recipe.where()}: dataset: the {part} data's y is {y.dtype}; expected class indices")
     return y.astype(np.int64)
-
-
-def class_scores(output, n_labels: int):
-    """One score per label: the output itself, or [1 - p, p] for a single sigmoid unit."""
-    import numpy as np
-
-    output = np.asarray(output, np.float32).reshape(-1)
-    if output.size == 1 and n_labels == 2:
-        return np.asarray([np.float32(1) - output[0], output[0]], np.float32)
-    return output
 
 
 class Classification(TaskKind):

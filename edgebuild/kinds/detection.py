@@ -20,6 +20,7 @@ import contextlib
 import io
 
 from ..errors import StepError
+from ..processing import picture_detections, to_pixels  # noqa: F401
 from .base import TaskKind, at_least, at_most, json_float
 
 OP = "TFLite_Detection_PostProcess"
@@ -150,21 +151,6 @@ def output_roles(model: bytes) -> list[int] | None:
 
 
 # --- COCO evaluation --------------------------------------------------------------------------------
-
-def to_pixels(box, width: float, height: float) -> list[float]:
-    """(ymin, xmin, ymax, xmax) in 0..1 -> COCO's [x, y, w, h] in the picture's pixels, clipped to it."""
-    ymin, xmin, ymax, xmax = (float(v) for v in box)
-    x0, x1 = min(max(xmin * width, 0.0), width), min(max(xmax * width, 0.0), width)
-    y0, y1 = min(max(ymin * height, 0.0), height), min(max(ymax * height, 0.0), height)
-    return [x0, y0, max(x1 - x0, 0.0), max(y1 - y0, 0.0)]
-
-
-def picture_detections(detections: dict, i: int, width: float, height: float) -> list[list[float]]:
-    """Picture i's detections as [class, score, x, y, w, h] rows in its own pixels."""
-    count = int(detections["count"][i])
-    return [[int(detections["classes"][i, k]), float(detections["scores"][i, k]),
-             *to_pixels(detections["boxes"][i, k], width, height)] for k in range(count)]
-
 
 def coco_evaluate(labels, y, detections: dict, max_detections: int) -> dict:
     """COCO's bbox metrics through pycocotools: mAP@[.5:.95], AP50, AP per class, the precision at

@@ -7,6 +7,7 @@ and `miou` the mean over the classes whose denominator is not 0.
 from __future__ import annotations
 
 from ..errors import StepError
+from ..processing import predicted_mask  # noqa: F401
 from .base import OutputMetadata, TaskKind, at_least, at_most
 from .classification import class_indices, confusion_counts
 
@@ -23,20 +24,6 @@ def resize_nearest(masks, size: tuple[int, int]):
     rows = np.minimum(((np.arange(size[0]) + 0.5) * (height / size[0])).astype(int), height - 1)
     cols = np.minimum(((np.arange(size[1]) + 0.5) * (width / size[1])).astype(int), width - 1)
     return masks[:, rows][:, :, cols]
-
-
-def predicted_mask(outputs):
-    """[N, h, w] class indices from scores [N, h, w, C] (or one sigmoid channel, [N, h, w] or [N, h, w, 1]): the
-    class of the highest score, NaN counting as -infinity, ties to the earlier class; for one sigmoid channel,
-    1 where the score is above 0.5. The metrics and the bundles' wrappers (golden vectors) use this rule."""
-    import numpy as np
-
-    outputs = np.asarray(outputs)
-    if outputs.ndim == 4 and outputs.shape[-1] > 1:
-        if np.isnan(outputs).any():
-            outputs = np.where(np.isnan(outputs), -np.inf, outputs)
-        return outputs.argmax(axis=-1)
-    return (outputs.reshape(outputs.shape[:3]) > 0.5).astype(np.int64)
 
 
 def mask_confusion(masks, predicted, n_classes: int):

@@ -16,6 +16,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..kinds.segmentation import resize_nearest
 from ..layout import RecipeLayout, write_bytes, write_json
+from ..processing import GRAY_WEIGHTS, apply_preprocess, picture_values, resize_bilinear, to_gray  # noqa: F401 (shared with the Linux package)
 from ..recipe import Recipe
 from ..recipe.schema import DatasetSource, Preprocess
 
@@ -351,47 +352,6 @@ def split_train_test(x, y, test_fraction: float, seed: int) -> Split:
 
 # --- preprocessing ------------------------------------------------------------------------------
 
-GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, in float32 and in this order, as the Kotlin and Swift wrappers
-
-
-def picture_values(image, color_mode: str):
-    """A PIL picture's raw values as the apps read them: RGB 0..255, or gray from RGB by GRAY_WEIGHTS (not
-    PIL's rounded integer "L", which the apps could only approximate), in float32."""
-    import numpy as np
-
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
-    return rgb if color_mode != "grayscale" else to_gray(rgb)
-
-
-def to_gray(rgb):
-    """(..., 3) RGB values to gray: 0.299 R + 0.587 G + 0.114 B, float32 products summed left to right."""
-    import numpy as np
-
-    r, g, b = (np.float32(w) * rgb[..., i].astype(np.float32) for i, w in enumerate(GRAY_WEIGHTS))
-    return (r + g) + b
-
-def resize_bilinear(images, size: tuple[int, int]):
-    """Bilinear resize of (N, H, W[, C]) images with half-pixel centres, as tf.image.resize does."""
-    import numpy as np
-
-    height, width = images.shape[1:3]
-    out_h, out_w = size
-
-    def axis(n_in: int, n_out: int):
-        src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
-        src = np.clip(src, 0, n_in - 1)
-        low = np.floor(src).astype(int)
-        high = np.minimum(low + 1, n_in - 1)
-        return low, high, (src - low).astype(np.float32)
-
-    y0, y1, wy = axis(height, out_h)
-    x0, x1, wx = axis(width, out_w)
-    shape_y = (1, out_h, 1) + (1,) * (images.ndim - 3)
-    shape_x = (1, 1, out_w) + (1,) * (images.ndim - 3)
-    wy, wx = wy.reshape(shape_y), wx.reshape(shape_x)
-    rows = images[:, y0] * (1 - wy) + images[:, y1] * wy
-    return (rows[:, :, x0] * (1 - wx) + rows[:, :, x1] * wx).astype(np.float32)
-
 
 def resolve_preprocess(preprocess: Preprocess, x_train) -> dict:
     """The preprocessing with `normalize: fit` turned into numbers (per feature, from the training split)."""
@@ -417,20 +377,6 @@ def raw_range(x) -> list[float] | None:
 
     finite = np.asarray(x)[np.isfinite(x)]
     return [float(finite.min()), float(finite.max())] if finite.size else None
-
-
-def apply_preprocess(x, resolved: dict):
-    """resize, then scale, then normalize: the order the app repeats."""
-    import numpy as np
-
-    x = x.astype(np.float32)
-    if resolved["resize"] and tuple(x.shape[1:3]) != tuple(resolved["resize"]):
-        x = resize_bilinear(x, resolved["resize"])
-    if resolved["scale"] is not None:
-        x = x * np.float32(resolved["scale"])
-    if resolved["mean"] is not None:
-        x = (x - np.asarray(resolved["mean"], np.float32)) / np.asarray(resolved["std"], np.float32)
-    return x.astype(np.float32)
 
 
 # --- the data step ------------------------------------------------------------------------------

@@ -104,24 +104,16 @@ class TFLiteRunner:
         self._batch = None
 
     def quantize(self, x):
-        import numpy as np
+        from ..processing import quantize
 
-        dtype = self.input["dtype"]
-        if not np.issubdtype(dtype, np.integer):
-            return x.astype(dtype)
         scale, zero_point = self.input["quantization"]
-        info = np.iinfo(dtype)
-        q = np.round(x / scale + zero_point)  # ties to even
-        q = np.where(np.isnan(q), zero_point, q)  # a NaN is the zero point; an infinity clips to the range's end
-        return np.clip(q, info.min, info.max).astype(dtype)
+        return quantize(x, self.input["dtype"], scale, zero_point)
 
     def dequantize(self, y, output: dict | None = None):
-        import numpy as np
+        from ..processing import dequantize
 
-        if not np.issubdtype(y.dtype, np.integer):
-            return y.astype(np.float32)
         scale, zero_point = (output or self.output)["quantization"]
-        return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        return dequantize(y, scale, zero_point)
 
     def invoke(self, model_input):
         """The raw output tensor (quantized where the model's is) for an input already in the model's dtype."""
