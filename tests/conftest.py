@@ -25,6 +25,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def board_python(tmp_path_factory) -> Path:
+    """A fresh venv standing in for a Linux board: no TensorFlow (tests/func/linux_board.py)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "func"))
+    from linux_board import board
+
+    return board(tmp_path_factory.mktemp("board"))
+
+
+@pytest.fixture(scope="session")
 def iris_keras(tmp_path_factory) -> Path:
     """A 4 -> 8 -> 3 classifier of scikit-learn's iris, trained on the split the recipes below use."""
     import numpy as np

@@ -2,6 +2,7 @@
 
     ship step -> build/<recipe>/ship.json + shipped.tflite
     bundle/<platform> -> dist/<recipe>/<platform>/ + dist/<recipe>-<platform>.zip
+    platforms: android.py, ios.py (phones), linux.py (a Python package for a board), micro.py (TFLM C++)
 
     ship.py      which target ships, and what the bundles say about it
     context.py   what the templates are told: tensors, preprocessing, labels, metadata
@@ -15,9 +16,9 @@ from ..graph.step import Step
 from ..layout import RecipeLayout
 from ..recipe import Recipe
 from ..resources import template_files
-from . import android, golden, ios, micro, render, ship
+from . import android, golden, ios, linux, micro, render, ship
 
-PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios, micro.PLATFORM: micro}
+PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios, linux.PLATFORM: linux, micro.PLATFORM: micro}
 __all__ = ["PLATFORMS", "build_bundle", "golden", "golden_steps", "render", "ship", "steps"]
 
 
@@ -35,7 +36,8 @@ def steps(recipe: Recipe, layout: RecipeLayout) -> list[Step]:
     sha256), the golden vectors and the templates -> the bundle folder and its zip."""
     return [Step(f"bundle/{platform}", f"the {platform} bundle of the shipped target", build_bundle,
                  (recipe, layout, platform),
-                 reads=(layout.ship_info, layout.golden, layout.preprocess, *template_files(recipe, platform)),
+                 reads=(layout.ship_info, layout.golden, layout.preprocess, *template_files(recipe, platform),
+                        *getattr(module, "READS", ())),
                  reads_if_present=(layout.shipped_model,),
                  writes=(layout.bundle_dir(platform), layout.bundle_zip(platform)),
                  config={"settings": module.settings(recipe), "labels": list(recipe.labels),

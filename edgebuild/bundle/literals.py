@@ -57,6 +57,11 @@ def comment_text(value: str) -> str:
     return " ".join(str(value).split()).replace("*/", "* /").replace("/*", "/ *")
 
 
+def docstring_text(value: str) -> str:
+    """Text safe inside a Python triple-quoted docstring: one line, backslashes and quotes escaped."""
+    return " ".join(str(value).split()).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def float_literal(value: float) -> str:
     """The shortest text that reads back as the same float32 (with an `f` suffix added by templates)."""
     import numpy as np
@@ -66,5 +71,6 @@ def float_literal(value: float) -> str:
 
 def filters() -> dict:
     """The Jinja filters bundle templates write literals with (code: nothing is HTML-escaped)."""
-    return {"kt": kotlin_string, "swift": swift_string, "c_string": c_string, "comment": comment_text, "f32": float_literal,
+    return {"kt": kotlin_string, "swift": swift_string, "c_string": c_string, "comment": comment_text, "doc": docstring_text,
+            "f32": float_literal,
             "json": lambda v: json.dumps(v, ensure_ascii=False)}

@@ -35,7 +35,9 @@ def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str, module) ->
     files[module.MODEL_PATH.format(**names)] = layout.shipped_model.read_bytes()
     files[module.LABELS_PATH.format(**names)] = labels_text(ctx["labels"]).encode()
     files[module.METADATA_PATH.format(**names)] = _json(ctx["metadata"])
-    files[module.GOLDEN_PATH.format(**names)] = golden_asset({"top_k": ctx["top_k"], **ctx["golden_file"]})
+    files[module.GOLDEN_PATH.format(**names)] = golden_asset({"top_k": ctx["top_k"], **ctx["golden_file"]},
+                                                             getattr(module, "GOLDEN_KEEPS", ()))
+    files.update(module.extra_files(ctx) if hasattr(module, "extra_files") else {})
     write_tree(files, folder, archive)
     progress.say(f"{platform}: {len(files) + 1} files in {recipe.shown(folder)}, {recipe.shown(archive)}")
     return sorted([*files, "manifest.json"])
@@ -50,10 +52,11 @@ def kind_template(env, recipe: Recipe, template: str) -> str:
 BUILD_ONLY = ("input_hex", "output_hex", "outputs_hex")  # the bytes edgebuild's own tests compare, not the apps'
 
 
-def golden_asset(golden: dict) -> bytes:
+def golden_asset(golden: dict, keeps: tuple[str, ...] = ()) -> bytes:
     """The golden file the apps' tests read: build/<recipe>/golden.json without the raw bytes only edgebuild's
-    tests use, one line of JSON (indented, shapes-detection's was 1.7 MB; now about 0.4 MB)."""
-    vectors = [{k: v for k, v in vector.items() if k not in BUILD_ONLY} for vector in golden.get("vectors", [])]
+    tests use (but those in `keeps`), one line of JSON (indented, shapes-detection's was 1.7 MB; now about 0.4 MB)."""
+    dropped = set(BUILD_ONLY) - set(keeps)
+    vectors = [{k: v for k, v in vector.items() if k not in dropped} for vector in golden.get("vectors", [])]
     return (json.dumps({**golden, "vectors": vectors}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             + "\n").encode()
 

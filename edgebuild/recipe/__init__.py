@@ -160,7 +160,7 @@ def _app_name_problems(spec, name: str) -> list:
     """The bundles' Swift module and Kotlin package, given or made from the recipe name (bundle/ios.py,
     bundle/android.py), checked against the names the app code cannot take."""
     from ..bundle.literals import camel
-    from .app_names import android_package_problem, ios_module_problem
+    from .app_names import android_package_problem, ios_module_problem, python_package_problem
 
     problems = []
     ios, android = spec.bundles.ios, spec.bundles.android
@@ -174,6 +174,11 @@ def _app_name_problems(spec, name: str) -> list:
         problem = android_package_problem(package, android.package is None)
         if problem:
             problems.append(((("bundles", "android", "package") if android.package else ("name",)), problem))
+    linux = spec.bundles.linux
+    if linux.enabled and linux.package is not None:  # (a default is made importable: app_names.default_python_package)
+        problem = python_package_problem(linux.package)
+        if problem:
+            problems.append((("bundles", "linux", "package"), problem))
     return problems
 
 

@@ -1,6 +1,7 @@
 """Names the generated app code may not take: an iOS module that shadows an Apple framework or a Swift
-name, a Kotlin package segment that is a Kotlin or Java keyword. Both compile nowhere, or worse, compile
-and mean something else (`import Photos` is Apple's PhotoKit)."""
+name, a Kotlin package segment that is a Kotlin or Java keyword, a Python package that is no identifier or that
+`import` finds elsewhere first. Each compiles (or imports) nowhere, or worse, means something else (`import
+Photos` is Apple's PhotoKit; `python -m json` is the standard library's)."""
 from __future__ import annotations
 
 # Apple's frameworks an app imports, the Swift modules every app sees, TensorFlowLiteSwift's own module,
@@ -52,3 +53,31 @@ def android_package_problem(package: str, default: bool) -> str | None:
     fix = "set bundles.android.package, such as com.example.mymodel" if default else \
         f"rename that part, such as {package.replace(taken[0], taken[0] + 'model', 1)}"
     return f"{source} has '{taken[0]}', a {language} keyword, as a part: it cannot be a package name; {fix}"
+
+
+# what the Linux package imports besides the standard library, and the name of its tests' folder
+PYTHON_TAKEN = frozenset({"numpy", "PIL", "ai_edge_litert", "pytest", "tests", "test"})
+
+
+def default_python_package(recipe_name: str) -> str:
+    """The Linux bundle's import name when the recipe gives none: the recipe name with '-' as '_', made importable
+    (`3d-seg` -> `model_3d_seg`, `json` -> `json_model`) rather than refused, since that bundle is on by default."""
+    package = recipe_name.replace("-", "_")
+    package = "model_" + package if package[:1].isdigit() else package
+    return package if python_package_problem(package) is None else package + "_model"
+
+
+def python_package_problem(package: str) -> str | None:
+    """Why `package` cannot be the Linux bundle's import name: not an identifier, a keyword, or a module `import`
+    would find first (the standard library's, or one the package imports)."""
+    import keyword
+    import sys
+
+    if package.isidentifier() and not keyword.iskeyword(package) and package not in sys.stdlib_module_names \
+            and package not in PYTHON_TAKEN:
+        return None
+    why = ("is not a Python identifier" if not package.isidentifier() else
+           "is a Python keyword" if keyword.iskeyword(package) else
+           "is a module of Python's standard library, which `import` finds first" if package in sys.stdlib_module_names
+           else "is a module the package itself imports")
+    return f"{package} {why}; choose another, such as {package}_model"

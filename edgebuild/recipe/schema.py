@@ -278,10 +278,21 @@ class MicroBundle(Strict):
                           "lacks one of its ops.")
 
 
+class LinuxBundle(Strict):
+    enabled: bool = Field(True, description="Build dist/<recipe>/linux/: a Python package for a Linux board (Raspberry "
+                          "Pi, Jetson): the shipped model as package data, predict(), a command line, pytest golden "
+                          "tests, and a pyproject.toml pinning the ai-edge-litert version that measured the model.")
+    package: Optional[str] = Field(None, max_length=MAX_NAME, pattern=r"^[a-z_][a-z0-9_]*$",
+                                   description="Python import name of the package. Default: the recipe name with "
+                                   "'-' as '_' (prefixed with model_ when it starts with a digit, suffixed with _model "
+                                   "when it is a standard library module's name).")
+
+
 class Bundles(Strict):
     android: AndroidBundle = Field(default_factory=AndroidBundle)
     ios: IosBundle = Field(default_factory=IosBundle)
     micro: MicroBundle = Field(default_factory=MicroBundle)
+    linux: LinuxBundle = Field(default_factory=LinuxBundle)
 
 
 class RecipeSpec(Strict):

@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import linux_board
 import pictures
 import pytest
 import swift_api
@@ -84,6 +85,11 @@ def test_bundle_trees(bundled):
         "Sources/Digits8/Resources/digits8.tflite",
         "Tests/Digits8Tests/Digits8GoldenTests.swift", "Tests/Digits8Tests/Resources/digits8-golden.json",
         "manifest.json"]
+    assert tree(bundled.path("dist/digits8/linux")) == [
+        "README.md", "manifest.json", "pyproject.toml",
+        "src/digits8/__init__.py", "src/digits8/__main__.py", "src/digits8/digits8-labels.txt",
+        "src/digits8/digits8-metadata.json", "src/digits8/digits8.tflite", "src/digits8/processing.py",
+        "tests/digits8-golden.json", "tests/test_golden.py"]
 
 
 def test_the_smallest_passing_target_ships_with_its_measurements(bundled):
@@ -135,7 +141,7 @@ def test_rebundling_the_same_build_is_byte_identical(bundled):
     shutil.rmtree(bundled.path("dist"))
     result = bundled.build()
     assert sorted(result.executed) == sorted(f"{n}:bundle/{p}" for n in ("digits8", "nasty", "twin")
-                                             for p in ("android", "ios"))
+                                             for p in ("android", "ios", "linux"))
     assert {p: p.read_bytes() for p in bundled.path("dist").glob("*.zip")} == zips
 
 
@@ -340,7 +346,8 @@ def test_bundles_rerun_only_when_what_they_carry_changes(bundled):
     assert [t for t in bundled.build().executed if "bundle/" in t] == ["digits8:bundle/android"]
     assert bundled.path("dist/digits8/android/src/main/java/org/example/digits2/Digits8Classifier.kt").exists()
     bundled.edit("recipes/digits8.yaml", "labels: [zero,", "labels: [nought,")
-    assert [t for t in bundled.build().executed if "bundle/" in t] == ["digits8:bundle/android", "digits8:bundle/ios"]
+    assert [t for t in bundled.build().executed if "bundle/" in t] == ["digits8:bundle/android", "digits8:bundle/ios",
+                                                                       "digits8:bundle/linux"]
 
 
 def test_no_passing_target_means_no_bundle(bundled):
@@ -364,7 +371,7 @@ def test_a_clean_rebuild_gives_byte_identical_bundles_and_zips(bundled, tmp_path
             shutil.copy(source, again.root / part)
     assert again.build().exit_code == 0
     for name in ("digits8", "nasty", "twin"):
-        for platform in ("android", "ios"):
+        for platform in ("android", "ios", "linux"):
             first, second = bundled.path(f"dist/{name}/{platform}"), again.path(f"dist/{name}/{platform}")
             assert tree(first) == tree(second)
             for path in tree(first):
@@ -470,3 +477,46 @@ def test_the_golden_asset_is_the_build_ones_vectors_in_one_line_without_the_raw_
     raw = json.loads(bundled.path("build/digits8/golden.json").read_text())["vectors"][0]["raw"]
     assert all(isinstance(v, int) for v in raw)  # scikit-learn's digits are whole numbers: written as such
 
+
+
+def test_the_linux_package_installs_without_tensorflow_and_passes_its_golden_tests(bundled, board_python, tmp_path):
+    """Each classifier's wheel, built and installed in a venv without TensorFlow: its golden tests (input bytes,
+    scores, winners, the picture read as training read it, the command line) pass there."""
+    for name in ("digits8", "nasty", "twin"):
+        ran = linux_board.prove(bundled.path(f"dist/{name}/linux"), name, board_python, tmp_path / name)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        golden = json.loads(bundled.path(f"build/{name}/golden.json").read_text())
+        assert f"{2 * len(golden['vectors']) + bool(golden.get('pictures')) + 1} passed" in ran.stdout, ran.stdout
+    # the processing the package ships is the build's own, byte for byte
+    from edgebuild import processing
+
+    assert bundled.path("dist/digits8/linux/src/digits8/processing.py").read_bytes() == \
+        Path(processing.__file__).read_bytes()
+
+
+def test_the_linux_command_line_reads_a_picture_and_names_the_winner(bundled, board_python, tmp_path):
+    """`python -m digits8 picture.png` on the board: the golden picture gives the label the build's golden vector has."""
+    from PIL import Image
+
+    linux_board.install(bundled.path("dist/digits8/linux"), board_python, tmp_path)
+    golden = json.loads(bundled.path("build/digits8/golden.json").read_text())
+    picture = golden["pictures"][0]
+    path = tmp_path / "picture.png"
+    Image.fromarray(np.asarray(picture["rgb"], np.uint8).reshape(picture["height"], picture["width"], 3)).save(path)
+    shown = linux_board.run(board_python, "-m", "digits8", str(path), cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    lines = shown.stdout.splitlines()
+    assert len(lines) == 3 and all(line.split("\t")[0] in golden["labels"] for line in lines)
+    if golden["vectors"][0]["stable"]:  # the picture is the first vector's values, blown up
+        assert lines[0].split("\t")[0] == golden["vectors"][0]["top"][0]["label"]
+    missing = linux_board.run(board_python, "-m", "digits8", str(tmp_path / "none.png"), cwd=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "none.png" in missing.stderr
+
+
+def test_the_linux_golden_tests_fail_for_another_model(bundled, board_python, tmp_path):
+    """The golden tests can fail: twin's package with nasty's float model in place of its int8 one fails them."""
+    bundle = tmp_path / "twin"
+    shutil.copytree(bundled.path("dist/twin/linux"), bundle)
+    shutil.copy(bundled.path("dist/nasty/linux/src/nasty/nasty.tflite"), bundle / "src/twin/twin.tflite")
+    ran = linux_board.prove(bundle, "twin", board_python, tmp_path / "work")
+    assert ran.returncode == 1 and "test_the_model_input_is_the_builds_to_the_byte" in ran.stdout, ran.stdout

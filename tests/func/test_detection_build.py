@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import linux_board
 import pytest
 import mediapipe_task
 import swift_api
@@ -519,3 +520,20 @@ def test_the_detectors_golden_asset_is_under_half_the_build_ones_size(detection)
     built = detection.path("build/shapes-detection/golden.json").stat().st_size
     asset = detection.path("dist/shapes-detection/android/src/androidTest/assets/shapes-detection-golden.json")
     assert asset.stat().st_size * 2 < built
+
+
+@pytest.mark.parametrize("name,package", [("shapes-detection", "shapes_detection"), ("shapes-float", "shapes_float")])
+def test_the_linux_package_detects_on_a_board_without_tensorflow(detection, board_python, tmp_path, name, package):
+    """The detector's wheel in a venv without TensorFlow: boxes in the picture's pixels, labels and scores within the
+    golden tolerances, for the int8 and the float32 model; the command line prints one line per detection."""
+    ran = linux_board.prove(detection.path(f"dist/{name}/linux"), package, board_python, tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    golden = json.loads(detection.path(f"build/{name}/golden.json").read_text())
+    unstable = sum(not v["stable"] for v in golden["vectors"])
+    assert f"{2 * len(golden['vectors']) - unstable + 2} passed" in ran.stdout, ran.stdout
+    picture = sorted(detection.path("data/shapes_detection/pictures").glob("*.png"))[0]
+    shown = linux_board.run(board_python, "-m", package, str(picture), cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    for line in shown.stdout.splitlines():
+        label, score, box = line.split("\t")
+        assert label in LABELS and float(score) >= golden["tolerance"]["min_score"] and len(box.split()) == 4

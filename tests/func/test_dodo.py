@@ -23,10 +23,10 @@ def test_doit_builds_then_returns_at_once(iris_project):
     first = doit(iris_project)
     assert first.returncode == 0, first.stderr
     assert ".  iris:convert/int8" in first.stderr
-    assert "edgebuild: 20 steps run, 0 up to date" in first.stderr
+    assert "edgebuild: 21 steps run, 0 up to date" in first.stderr
     noop = subprocess.run([sys.executable, "-c", NOOP], cwd=iris_project.root, capture_output=True, text=True)
     assert noop.stdout.strip() == "0 []", noop.stderr
-    assert "edgebuild: 0 steps run, 20 up to date" in noop.stderr
+    assert "edgebuild: 0 steps run, 21 up to date" in noop.stderr
 
 
 def test_doit_with_a_bad_recipe_exits_2_with_one_line(iris_project):

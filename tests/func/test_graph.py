@@ -114,7 +114,7 @@ def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path
     manifests = [p for p in shipped if p.endswith("/manifest.json")]
     listed = {f"{Path(m).parent.as_posix()}/{f['path']}" for m in manifests for f in json.loads(first[m])["files"]}
     zips = {p for p in shipped if p.endswith(".zip")}
-    assert len(manifests) == len(zips) == 2 * len(list(REPO.glob("recipes/*.yaml")))  # android and ios each
+    assert len(manifests) == len(zips) == 3 * len(list(REPO.glob("recipes/*.yaml")))  # android, ios, linux each
     assert shipped == listed | set(manifests) | zips
     assert {p for p in second if p.startswith("dist/")} == shipped
     assert [p for p in sorted(shipped) if first[p] != second[p]] == []
@@ -166,6 +166,7 @@ DAMAGE = [  # (what is done to which file, the steps that must rerun: exactly th
     ("delete", "dist/iris/android/src/main/assets/iris.tflite", {"iris:bundle/android"}),
     ("delete", "dist/iris-ios.zip", {"iris:bundle/ios"}),
     ("edit", "dist/iris/ios/README.md", {"iris:bundle/ios"}),
+    ("delete", "dist/iris/linux/src/iris/processing.py", {"iris:bundle/linux"}),
     ("edit", "build/iris/int8/quant_debug.json", {"iris:debug/int8"}),
     ("add", "dist/iris/android/src/main/assets/stray.txt", {"iris:bundle/android"}),
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import mediapipe_task
 import numpy as np
 import pictures
+import linux_board
 import pytest
 import swift_api
 from conftest import Project
@@ -469,3 +470,13 @@ def test_a_picture_model_in_0_to_255_gets_no_note_about_other_units(kinds):
     assert 128 <= x.max() <= 255 and x.min() >= 0  # a picture's own units
     units = f"({x.min():g} to {x.max():g} in the training data)".encode()
     assert units in kinds.path("build/share/shipped.tflite").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["shapes", "diabetes", "share"])
+def test_the_linux_package_gives_the_masks_and_values_on_a_board_without_tensorflow(kinds, board_python, tmp_path, name):
+    """A segmenter, a regressor on features and one on pictures: each wheel installed in a venv without TensorFlow
+    passes its golden tests (input bytes, masks or values, the picture read as training read it, the command line)."""
+    ran = linux_board.prove(kinds.path(f"dist/{name}/linux"), name, board_python, tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    golden = json.loads(kinds.path(f"build/{name}/golden.json").read_text())
+    assert f"{2 * len(golden['vectors']) + bool(golden.get('pictures')) + 1} passed" in ran.stdout, ran.stdout

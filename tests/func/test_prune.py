@@ -38,6 +38,7 @@ def test_a_removed_target_and_recipe_leave_with_one_line_each(iris_project, caps
         "removed build/second/: no step of the current recipes writes it",
         "removed dist/second-android.zip: no step of the current recipes writes it",
         "removed dist/second-ios.zip: no step of the current recipes writes it",
+        "removed dist/second-linux.zip: no step of the current recipes writes it",
         "removed dist/second/: no step of the current recipes writes it",
     ]
     assert iris_project.path("notes/keep.txt").read_text() == "mine"
@@ -54,7 +55,8 @@ def test_clean_removes_a_recipes_outputs_and_nothing_else(iris_project, monkeypa
     with redirect_stdout(out):
         assert cli.main(["clean", "recipes/second.yaml"]) == 0
     assert out.getvalue().splitlines() == ["removed build/second", "removed dist/second",
-                                           "removed dist/second-android.zip", "removed dist/second-ios.zip"]
+                                           "removed dist/second-android.zip", "removed dist/second-ios.zip",
+                                           "removed dist/second-linux.zip"]
     assert iris_project.path("build/iris/summary.json").exists() and iris_project.path("dist/iris-ios.zip").exists()
     assert iris_project.path("models/iris.keras").exists() and iris_project.path("recipes/second.yaml").exists()
     rebuilt = iris_project.build()

@@ -36,7 +36,8 @@ def test_steps_in_build_order(tmp_path):
     assert list(tasks_of(tmp_path)) == [None, "data", "source", "reference",
                                         "convert/f", "evaluate/f", "gate/f", "inspect/f",
                                         "convert/q", "evaluate/q", "gate/q", "inspect/q", "debug/q",
-                                        "summary", "report", "ship", "golden", "bundle/android", "bundle/ios", "check"]
+                                        "summary", "report", "ship", "golden", "bundle/android", "bundle/ios",
+                                        "bundle/linux", "check"]
 
 
 def test_file_deps_and_targets_follow_the_layout(tmp_path):
