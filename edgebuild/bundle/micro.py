@@ -77,6 +77,7 @@ def model_values(ctx: dict) -> dict:
     tolerance = math.ceil(TOLERANCE_MARGIN * differ) + 1 if quantized else TOLERANCE_MARGIN * differ + 1e-6
     return {
         "model_array": _array(model), "model_length": len(model), "resolver_calls": calls, "arena": arena,
+        "constant_bytes": constant_bytes(ctx["labels"], ctx["input"]["shape"], ctx["preprocess"]),
         # the example expects what the reference kernels gave: the outputs TFLM's kernels follow
         "tflm_vectors": [{"input": _array(raw), "output": _array(expected)} for raw, expected in zip(inputs, reference)],
         "tflm_reference": KERNELS[kernels],
@@ -85,6 +86,15 @@ def model_values(ctx: dict) -> dict:
                                   f"and LiteRT's {KERNELS[kernels]} on the {len(vectors)} golden vectors, plus "
                                   + ("one quantization step" if quantized else "1e-6")},
     }
+
+
+def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict) -> int:
+    """The constant data the settings header puts in flash beside the model (the flash figure `max_flash_kb` gates):
+    the input's dims (int32 each), the normalization's mean and std (float32 each), the labels (a 32-bit pointer each,
+    and their UTF-8 bytes with a NUL). constexpr scalars fold into the code and take none; the examples' golden
+    vectors are not the library's."""
+    means = len(preprocess.get("mean") or [])
+    return 4 * len(input_shape) + 8 * means + sum(4 + len(label.encode()) + 1 for label in labels)
 
 
 def _steps(output: dict, expected: bytes, got: bytes) -> float:

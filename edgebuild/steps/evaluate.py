@@ -55,7 +55,9 @@ def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
     validation = (layout.validation(target),) if recipe.backend(recipe.target(target)) == "litert_quantizer" else ()
     return Step(f"evaluate/{target}", f"{recipe.kind.primary}, size and latency in LiteRT", evaluate_target,
                 (recipe, layout, target),
-                reads=(layout.model(target), layout.data, layout.reference, *validation), writes=(layout.metrics(target),),
+                reads=(layout.model(target), layout.data, layout.reference, *validation,
+                       *((layout.preprocess,) if recipe.spec.bundles.micro.enabled else ())),  # (flash: mean and std)
+                writes=(layout.metrics(target),),
                 config={**SETTINGS, **({"micro": "tflm"} if recipe.spec.bundles.micro.enabled else {})},
                 log=layout.log(f"evaluate/{target}"))
 
@@ -195,7 +197,11 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
         return {"tflm_lacks": lacks}
     where, log = recipe.where(target), layout.log(f"evaluate/{target}")
     arena = tflm.arena(model_path, log, where)
-    figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size}
+    from ..bundle.micro import constant_bytes
+
+    constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output["shape"][1:]))),
+                               [int(s) for s in runner.input["shape"][1:]], read_json(layout.preprocess))
+    figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size + constants}
     if len(runner.outputs) == 1:
         inputs = [runner.quantize(x[None]).tobytes() for x in data.x_test]
         found = tflm.outputs(model_path, arena["stated"], inputs, np.dtype(runner.input["dtype"]).name,

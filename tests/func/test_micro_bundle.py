@@ -167,7 +167,12 @@ def test_tflm_measures_each_target_and_the_gate_reads_it(micro):
 
     metrics = json.loads(micro.path("build/tiny-digits/int8/metrics.json").read_text())
     assert metrics["tflm_arena_bytes"] == stated_arena(micro)
-    assert metrics["tflm_flash_bytes"] == micro.path("build/tiny-digits/int8/model.tflite").stat().st_size
+    # the model, and the settings header's constants: 2 input dims, 10 labels (a 32-bit pointer and a NUL each)
+    labels = RECIPE.split("labels: [")[1].split("]")[0].split(", ")
+    constants = 4 * 2 + sum(4 + len(label) + 1 for label in labels)
+    assert metrics["tflm_flash_bytes"] == micro.path("build/tiny-digits/int8/model.tflite").stat().st_size + constants
+    settings = micro.path("dist/tiny-digits/micro/src/tiny_digits_settings.h").read_text()
+    assert settings.count("[] = {") == 2  # the dims and the labels: the only arrays the header puts in flash
     assert abs(metrics["tflm_accuracy"] - metrics["accuracy"]) <= 0.01  # TFLM's kernels, LiteRT's within a step
     report = micro.path("build/tiny-digits/report.md").read_text()
     assert f"| int8 | {metrics['tflm_arena_bytes']} | {metrics['tflm_flash_bytes']} | {metrics['tflm_accuracy']:.4f} |" \
