@@ -22,6 +22,12 @@ PLATFORMS = {android.PLATFORM: android, ios.PLATFORM: ios, linux.PLATFORM: linux
 __all__ = ["PLATFORMS", "build_bundle", "golden", "golden_steps", "render", "ship", "steps"]
 
 
+def enabled_bundles(recipe: Recipe) -> list[dict]:
+    """The bundles a recipe builds, for its report: platform, folder, zip, what it holds."""
+    return [{"platform": platform, "folder": f"dist/{recipe.name}/{platform}/", "zip": f"dist/{recipe.name}-{platform}.zip",
+             "what": module.WHAT} for platform, module in PLATFORMS.items() if module.enabled(recipe)]
+
+
 def build_bundle(recipe: Recipe, layout: RecipeLayout, platform: str) -> list[str]:
     return render.build_bundle(recipe, layout, platform, PLATFORMS[platform])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..recipe import Recipe
 
 PLATFORM = "android"
+WHAT = "Android: an app module's files, a Kotlin wrapper over LiteRT, an instrumented golden test"
 
 TEMPLATES = {  # template -> path in the bundle ({package_dir}, {name}, {model_file} filled in); a task kind's own
     # version of a template, <kind>/<template>, extends the shared one (render.kind_template)

@@ -19,6 +19,7 @@ from ..recipe import Recipe
 from .literals import camel
 
 PLATFORM = "ios"
+WHAT = "iOS: a local CocoaPods pod, a Swift wrapper over TensorFlowLiteSwift, an XCTest"
 
 TEMPLATES = {
     "Wrapper.swift.j2": "Sources/{module}/{class_name}.swift",

@@ -21,6 +21,7 @@ from ..recipe import Recipe
 from ..recipe.app_names import default_python_package
 
 PLATFORM = "linux"
+WHAT = "Linux board: a Python package (predict(), a command line, pytest golden tests) pinning ai-edge-litert"
 
 TEMPLATES = {
     "__init__.py.j2": "src/{package}/__init__.py",

@@ -24,6 +24,7 @@ from . import kernel_sets
 from .kernel_sets import KERNELS
 
 PLATFORM = "micro"
+WHAT = "Microcontroller: C++ for TensorFlow Lite Micro (model array, op resolver, measured arena, examples)"
 
 TEMPLATES = {
     "model.h.j2": "src/{c_name}_model.h",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from ..bundle import enabled_bundles
 from ..graph.step import Step
 from ..layout import RecipeLayout, index_reports, read_json, write_bytes
 from ..recipe import Recipe
@@ -80,7 +81,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
         "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
         "focus_is_shipped": focus == shipped, "task": kind.name, "primary": kind.primary_label, "columns": kind.columns,
         "charts": charts_by_name, "chart_names": chart_names(kind), "top_layers": TOP_LAYERS,
-        "files": files, **section,
+        "files": files, "bundles": enabled_bundles(recipe), **section,
     }
 
 
@@ -159,7 +160,8 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
                 writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in chart_names(kind)),
                         *(layout.charts_dir / f"mixed-{n}.svg" for n in searched),
                         *(layout.charts_dir / name for name in kind.report_files)),
-                config={"templates": recipe.spec.templates, "ship": recipe.spec.ship})
+                config={"templates": recipe.spec.templates, "ship": recipe.spec.ship,
+                        "bundles": [b["platform"] for b in enabled_bundles(recipe)]})
 
 
 def index_step(recipes: list[Recipe], root: Path) -> Step:

@@ -178,6 +178,9 @@ def test_tflm_measures_each_target_and_the_gate_reads_it(micro):
     assert f"| int8 | {metrics['tflm_arena_bytes']} | {metrics['tflm_flash_bytes']} | {metrics['tflm_accuracy']:.4f} |" \
         in report.split("## TensorFlow Lite Micro")[1]
     assert 'id="micro"' in micro.path("build/tiny-digits/report.html").read_text()
+    listed = report.split("## Bundles")[1].split("## Gates")[0]  # the bundles enabled, and only those
+    assert [line.split("`")[1] for line in listed.splitlines() if line.startswith("- ")] == [
+        "dist/tiny-digits/linux/", "dist/tiny-digits/micro/"]
     limit = (metrics["tflm_arena_bytes"] - 16) / 1000
     verdict = judge("recipes/tiny.yaml: tiny-digits/int8", {"max_arena_kb": limit}, metrics)
     assert verdict.failures == [f"recipes/tiny.yaml: tiny-digits/int8: TensorFlow Lite Micro arena "
