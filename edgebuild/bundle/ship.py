@@ -40,8 +40,9 @@ def pinned_runtimes(recipe: Recipe) -> dict:
     return {"litert_android": bundles.android.runtime, "tflite_swift": bundles.ios.runtime}
 
 
-def runtime_problems(recipe: Recipe, op_codes: list[dict]) -> list[str]:
-    """Why the shipped model cannot run on a runtime an enabled bundle pins: one line per op and platform."""
+def runtime_problems(recipe: Recipe, op_codes: list[dict], metrics: dict | None = None) -> list[str]:
+    """Why the shipped model cannot run on a runtime an enabled bundle pins: one line per op and platform
+    (`metrics`: the target's, where its evaluation found that TFLM refuses it)."""
     bundles, found = recipe.spec.bundles, []
     if bundles.android.enabled:
         version = bundles.android.runtime
@@ -54,6 +55,9 @@ def runtime_problems(recipe: Recipe, op_codes: list[dict]) -> list[str]:
     if bundles.micro.enabled:
         found += [f"bundles.micro: TensorFlow Lite Micro (tflite-micro at {tflm_ops.TFLM_COMMIT}) has no kernel for {op}"
                   for op in tflm_ops.missing([(c["op"], c["kind"]) for c in op_codes])]
+        if (metrics or {}).get("tflm_refuses"):
+            found.append(f"bundles.micro: TensorFlow Lite Micro cannot run it: {metrics['tflm_refuses']} (ship a target "
+                         "it runs, such as an int8 one, with `ship:`)")
     return found
 
 
@@ -81,7 +85,8 @@ def write_ship(recipe: Recipe, layout: RecipeLayout) -> dict:
     else:
         model = model_metadata.shipped_bytes(recipe, layout, target)
         op_codes = inspection.op_codes_of(model)
-        problems = runtime_problems(recipe, op_codes)
+        metrics = next(t["metrics"] for t in summary["targets"] if t["name"] == target)
+        problems = runtime_problems(recipe, op_codes, metrics)
         if problems:  # (nothing of this choice is left: the bundles stay unbuilt until it is fixed)
             layout.shipped_model.unlink(missing_ok=True)
             layout.ship_info.unlink(missing_ok=True)

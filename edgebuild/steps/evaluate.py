@@ -196,7 +196,11 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
     if lacks:
         return {"tflm_lacks": lacks}
     where, log = recipe.where(target), layout.log(f"evaluate/{target}")
-    arena = tflm.arena(model_path, log, where)
+    try:
+        arena = tflm.arena(model_path, log, where)
+    except tflm.Refused as refused:  # a fact about this target, which max_arena_kb and the ship step read
+        progress.say(f"TensorFlow Lite Micro cannot run it: {refused.reason}")
+        return {"tflm_refuses": refused.reason}
     from ..bundle.micro import constant_bytes
 
     constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output["shape"][1:]))),

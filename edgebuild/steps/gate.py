@@ -57,10 +57,10 @@ def judge(where: str, limits: dict, metrics: dict) -> Verdict:
     for threshold, limit in sorted(limits.items()):
         metric, show, template, ok = RULES[threshold]
         if metric not in metrics:  # (TFLM's figures of a target with an op TFLM lacks)
-            lacks = ", ".join(metrics.get("tflm_lacks", [])) or "not measured"
+            lacks = ", ".join(metrics.get("tflm_lacks", []))
+            why = f"no kernel for {lacks}" if lacks else metrics.get("tflm_refuses", "not measured")
             checks.append(Check(threshold, limit, float("nan"), False,
-                                f"{where}: {threshold}: TensorFlow Lite Micro cannot run this target (no kernel for "
-                                f"{lacks})"))
+                                f"{where}: {threshold}: TensorFlow Lite Micro cannot run this target ({why})"))
             continue
         measured = metrics[metric]
         if threshold.endswith("_kb"):

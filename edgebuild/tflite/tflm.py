@@ -66,15 +66,35 @@ def _child(model: Path, request: dict, log: Path) -> tuple[int, list[dict], str]
     return ran.returncode, said, "\n".join(other) + ran.stderr
 
 
+class Refused(StepError):
+    """TFLM will not prepare the model with an arena of any size: a kernel refuses one of its tensors' types
+    (float16 weights' DEQUANTIZE), say. `reason` is TFLM's own complaint, in one line."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def refusal(text: str) -> str:
+    """TFLM's complaint in its output: the node that failed to prepare, and the check that was not true."""
+    import re
+
+    check = re.search(r"^\S+\.cc:\d+ (.+ was not true)\.?$", text, re.M)
+    node = re.search(r"^Node (\S+) \(number (\d+)\) failed to prepare", text, re.M)
+    said = [f"{node.group(1)} (op {node.group(2)}) failed to prepare" if node else None, check.group(1) if check else None]
+    return ": ".join(s for s in said if s) or "it could not allocate the model's tensors"
+
+
 def arena(model: Path, log: Path, where: str) -> dict:
-    """{"reported", "measured", "stated", "margin"} in bytes (see the module's docstring)."""
+    """{"reported", "measured", "stated", "margin"} in bytes (see the module's docstring). Raises Refused when
+    TFLM cannot prepare the model at all (at 16 MB, far beyond any microcontroller's RAM)."""
     import re
 
     status, _, text = _child(model, {"do": "report", "size": 1 << 24}, log)
     found = re.search(r"Arena allocation total (\d+) bytes", text)
     if status != 0 or found is None:
-        raise StepError(f"{where}: bundle/micro: TensorFlow Lite Micro could not allocate the model "
-                        f"({_signal(status)}; full output: {log})")
+        reason = refusal(text) if status > 0 else _signal(status)
+        raise Refused(f"{where}: TensorFlow Lite Micro cannot run the model: {reason} (full output: {log})", reason)
     reported = int(found.group(1))
     size = math.ceil(reported / ARENA_STEP) * ARENA_STEP
     while size <= max(4 * reported, reported + 64 * ARENA_STEP):
@@ -87,7 +107,7 @@ def arena(model: Path, log: Path, where: str) -> dict:
                     "margin": f"{ARENA_MARGIN:.0%} of the measured arena, at least {MARGIN_MIN} bytes"}
         tried = [s["trying"] for s in said if "trying" in s]
         size = (tried[-1] + ARENA_STEP) if tried and status != 0 else size + 16 * ARENA_STEP  # (a crash: go on after it)
-    raise StepError(f"{where}: bundle/micro: no arena up to {size} bytes ran the model in TensorFlow Lite Micro "
+    raise StepError(f"{where}: no arena up to {size} bytes ran the model in TensorFlow Lite Micro "
                     f"(full output: {log})")
 
 
@@ -98,7 +118,7 @@ def outputs(model: Path, arena_size: int, inputs: list[bytes], dtype: str, shape
                                      "dtype": dtype, "shape": shape, "outputs": count}, log)
     if status != 0 or not any("ran" in s for s in said):
         why = next((s["why"] for s in said if "why" in s), _signal(status))
-        raise StepError(f"{where}: bundle/micro: the stated arena of {arena_size} bytes did not run the model in "
+        raise StepError(f"{where}: the stated arena of {arena_size} bytes did not run the model in "
                         f"TensorFlow Lite Micro: {why} (full output: {log})")
     return [[bytes.fromhex(h) for h in s["outputs"]] for s in said if "outputs" in s]
 

@@ -199,3 +199,24 @@ def test_a_micro_threshold_without_the_micro_bundle_is_a_recipe_error(tmp_path):
         api.validate(root=project.root)
     assert "recipes/tiny.yaml:8: thresholds.max_arena_kb: a TensorFlow Lite Micro threshold; expected bundles: " \
            "{micro: {enabled: true}} with it" in str(raised.value)
+
+
+def test_a_target_tflm_refuses_is_recorded_and_fails_only_when_it_ships(tmp_path):
+    """float16 weights: TFLM's DEQUANTIZE takes integer inputs only. The target's evaluation records TFLM's own
+    complaint instead of failing the build; shipping it fails the ship step in one line."""
+    project = Project(tmp_path / "p")
+    project.write("train.py", TRAIN)
+    recipe = RECIPE.replace("NAME", "half").replace("ACTIVATION", "relu").replace(
+        ", max_arena_kb: 64, max_flash_kb: 64", "").replace("targets:\n", "targets:\n  - {name: fp16, quantization: float16}\n")
+    project.write("recipes/half.yaml", recipe)
+    assert project.build().exit_code == 0  # (int8 ships: the smaller)
+    metrics = json.loads(project.path("build/half/fp16/metrics.json").read_text())
+    assert "DEQUANTIZE" in metrics["tflm_refuses"] and "was not true" in metrics["tflm_refuses"]
+    assert "tflm_arena_bytes" not in metrics and "accuracy" in metrics
+    assert f"| fp16 | refused: " in project.path("build/half/report.md").read_text()
+    project.write("recipes/half.yaml", recipe + "ship: fp16\n")
+    result = project.build()
+    assert result.exit_code != 0
+    assert [f for f in result.failures if "bundles.micro" in f] == [
+        f"recipes/half.yaml: half/fp16: bundles.micro: TensorFlow Lite Micro cannot run it: {metrics['tflm_refuses']} "
+        "(ship a target it runs, such as an int8 one, with `ship:`)"], result.failures
