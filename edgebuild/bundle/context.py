@@ -71,6 +71,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "standard_metadata": standard, "shipped_path": str(layout.shipped_model),
         "log_path": str(layout.log(f"bundle/{platform}")), "where": recipe.where(ship["target"]),
         "gpu": gpu_delegate.readiness(layout.shipped_model.read_bytes()),
+        "measured_outputs": lambda outputs: recipe.kind.measured_outputs(outputs, roles),  # (as the golden step compares)
         **recipe.kind.bundle_values(output_tensor),
         **platform_settings,
     }

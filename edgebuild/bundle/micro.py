@@ -8,7 +8,8 @@
 - a settings header: the arena (measured in TFLM's Python interpreter, plus a stated margin: tflite/tflm.py),
   the input and output shapes, types and quantization, labels and preprocessing constants;
 - an example (`examples/main.cc`, and an Arduino sketch) that runs the golden vectors' model inputs and checks
-  the outputs LiteRT's reference kernels gave, within a tolerance measured here: TFLM's outputs against those.
+  the outputs LiteRT's reference kernels gave, within a tolerance measured here per output: TFLM's outputs against
+  those. For a detector, only the rows its count covers (TFLite_Detection_PostProcess leaves the rest unwritten).
 
 TFLM kernels agree with LiteRT's reference kernels, not with XNNPACK: the tolerance is measured, not assumed.
 """
@@ -55,47 +56,65 @@ def enabled(recipe: Recipe) -> bool:
 
 def model_values(ctx: dict) -> dict:
     """The C++ array, the resolver's Add calls, the measured arena, and TFLM's outputs on the golden vectors."""
+    import numpy as np
+
     model_path, log, where = Path(ctx["shipped_path"]), Path(ctx["log_path"]), ctx["where"]
     model = model_path.read_bytes()
-    if len(ctx["outputs"]) != 1:
-        raise StepError(f"{where}: bundle/micro: a model of {len(ctx['outputs'])} outputs; the micro bundle "
-                        "takes models of one output so far")
     codes = inspection.op_codes_of(model)
     calls = sorted({tflm_ops.BUILTIN_OPS.get(c["op"]) or tflm_ops.CUSTOM_OPS[c["op"]] for c in codes})
     arena = tflm.arena(model_path, log, where)
-    vectors = [v for v in ctx["golden"] if "input_hex" in v and "output_hex" in v]
+    vectors = [v for v in ctx["golden"] if "input_hex" in v]
     inputs = [bytes.fromhex(v["input_hex"]) for v in vectors]
     dtype, shape = ctx["input"]["dtype"], [1, *ctx["input"]["shape"]]
-    found = tflm.outputs(model_path, arena["stated"], inputs, dtype, shape, 1, log, where)
+    tensors = ctx["outputs"]
+    found = tflm.outputs(model_path, arena["stated"], inputs, dtype, shape, len(tensors), log, where)
+    settle = ctx["measured_outputs"]  # (a detector's slots past its count are unwritten: zeroed on both sides)
+    found = [settle([np.frombuffer(raw, t["dtype"]).reshape([1, *t["shape"]]) for raw, t in zip(per, tensors)])
+             for per in found]
     # against LiteRT's reference kernels, which TFLM's follow (XNNPACK's do not), each set in its own child
-    import numpy as np
-
     ran, _ = kernel_sets.outputs_under(model_path, [np.frombuffer(b, dtype).reshape(shape) for b in inputs], log)
     kernels = "BUILTIN_REF" if "BUILTIN_REF" in ran else next(iter(ran))
-    reference = [np.asarray(outputs[0]).tobytes() for outputs in ran[kernels]]
-    differ = max((_steps(ctx["output"], ref, got[0]) for ref, got in zip(reference, found)), default=0.0)
-    quantized = ctx["output"]["quantized"]
-    tolerance = math.ceil(TOLERANCE_MARGIN * differ) + 1 if quantized else TOLERANCE_MARGIN * differ + 1e-6
+    reference = [settle([np.asarray(o) for o in outputs]) for outputs in ran[kernels]]
+    rows = _rows(ctx["roles"], tensors)
+    outputs = []
+    for k, tensor in enumerate(tensors):
+        differ = max((_steps(tensor, ref[k].tobytes(), got[k].tobytes()) for ref, got in zip(reference, found)),
+                     default=0.0)
+        quantized = tensor["quantized"]
+        outputs.append({**tensor, "index": k, "bytes": tensor["size"] * np.dtype(tensor["dtype"]).itemsize,
+                        "measured": differ, "rows": rows[k],
+                        "tolerance": math.ceil(TOLERANCE_MARGIN * differ) + 1 if quantized else TOLERANCE_MARGIN * differ + 1e-6})
+    how = (f"{TOLERANCE_MARGIN} x the largest difference between TensorFlow Lite Micro's outputs and LiteRT's "
+           f"{KERNELS[kernels]} on the {len(vectors)} golden vectors, plus one quantization step for a quantized output "
+           "or 1e-6 for a float one")
     return {
         "model_array": _array(model), "model_length": len(model), "resolver_calls": calls, "arena": arena,
-        "constant_bytes": constant_bytes(ctx["labels"], ctx["input"]["shape"], ctx["preprocess"]),
+        "constant_bytes": constant_bytes(ctx["labels"], ctx["input"]["shape"], ctx["preprocess"], len(tensors)),
         # the example expects what the reference kernels gave: the outputs TFLM's kernels follow
-        "tflm_vectors": [{"input": _array(raw), "output": _array(expected)} for raw, expected in zip(inputs, reference)],
-        "tflm_reference": KERNELS[kernels],
-        "tflm_tolerance": {"measured": differ, "value": tolerance, "quantized": quantized,
-                           "how": f"{TOLERANCE_MARGIN} x the largest difference between TensorFlow Lite Micro's outputs "
-                                  f"and LiteRT's {KERNELS[kernels]} on the {len(vectors)} golden vectors, plus "
-                                  + ("one quantization step" if quantized else "1e-6")},
+        "tflm_vectors": [{"input": _array(raw), "outputs": [_array(o.tobytes()) for o in expected]}
+                         for raw, expected in zip(inputs, reference)],
+        "tflm_reference": KERNELS[kernels], "tflm_outputs": outputs, "tflm_how": how,
+        "count_output": ctx["roles"]["count"] if ctx["roles"] and "count" in ctx["roles"] else None,
     }
 
 
-def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict) -> int:
+def _rows(roles: dict | None, tensors: list[dict]) -> list[int | None]:
+    """For each output, the values per detection when a count output says how many are written (the rest are not
+    compared), else None: the whole output is compared."""
+    if not roles or "count" not in roles:
+        return [None] * len(tensors)
+    slots = tensors[roles["scores"]]["size"]
+    return [None if k == roles["count"] else tensors[k]["size"] // slots for k in range(len(tensors))]
+
+
+def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict, outputs: int = 1) -> int:
     """The constant data the settings header puts in flash beside the model (the flash figure `max_flash_kb` gates):
     the input's dims (int32 each), the normalization's mean and std (float32 each), the labels (a 32-bit pointer each,
-    and their UTF-8 bytes with a NUL). constexpr scalars fold into the code and take none; the examples' golden
+    and their UTF-8 bytes with a NUL), and for a model of several outputs their sizes (int32 each). constexpr scalars fold into the code and take none; the examples' golden
     vectors are not the library's."""
     means = len(preprocess.get("mean") or [])
-    return 4 * len(input_shape) + 8 * means + sum(4 + len(label.encode()) + 1 for label in labels)
+    return 4 * len(input_shape) + 8 * means + sum(4 + len(label.encode()) + 1 for label in labels) \
+        + (4 * outputs if outputs > 1 else 0)
 
 
 def _steps(output: dict, expected: bytes, got: bytes) -> float:

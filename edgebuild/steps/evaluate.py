@@ -204,15 +204,16 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
     from ..bundle.micro import constant_bytes
 
     constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output["shape"][1:]))),
-                               [int(s) for s in runner.input["shape"][1:]], read_json(layout.preprocess))
+                               [int(s) for s in runner.input["shape"][1:]], read_json(layout.preprocess), len(runner.outputs))
     figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size + constants}
-    if len(runner.outputs) == 1:
+    roles = recipe.kind.output_roles(model_path.read_bytes()) if len(runner.outputs) > 1 else None
+    if len(runner.outputs) == 1 or roles is not None:
         inputs = [runner.quantize(x[None]).tobytes() for x in data.x_test]
         found = tflm.outputs(model_path, arena["stated"], inputs, np.dtype(runner.input["dtype"]).name,
-                             [int(s) for s in runner.input["shape"]], 1, log, where)
-        shape = [1, *[int(s) for s in runner.output["shape"][1:]]]
-        outputs = np.concatenate([runner.dequantize(np.frombuffer(raw[0], runner.output["dtype"]).reshape(shape))
-                                  for raw in found])
+                             [int(s) for s in runner.input["shape"]], len(runner.outputs), log, where)
+        per_output = [np.concatenate([runner.dequantize(np.frombuffer(raw[k], d["dtype"]).reshape(
+            [1, *[int(s) for s in d["shape"][1:]]]), d) for raw in found]) for k, d in enumerate(runner.outputs)]
+        outputs = per_output[0] if roles is None else {role: per_output[k] for role, k in roles.items()}
         primary = recipe.kind.primary
         figures[f"tflm_{primary}"] = recipe.kind.measure(recipe, outputs, data.y_test)[primary]
     progress.say(f"TensorFlow Lite Micro: arena {figures['tflm_arena_bytes']} bytes"

@@ -66,10 +66,16 @@ def export_with_postprocess(recipe: Recipe, model, folder: Path, log: Path) -> N
     n_labels = len(recipe.labels)
     background = scores_shape[-1] == n_labels + 1
 
-    @tf.function(experimental_implements=implements(op_options(recipe), n_labels))
+    options = op_options(recipe)
+    slots = options["max_detections"] * options["max_classes_per_detection"]  # (the op's fast NMS fills this many)
+
+    @tf.function(experimental_implements=implements(options, n_labels))
     def detection_postprocess(box_encodings, class_predictions, anchor_boxes):
-        zero = tf.constant(0.0, tf.float32)  # a placeholder: the converter puts the op in its place
-        return zero, zero, zero, zero
+        # A placeholder the converter puts the op in place of. Its outputs' shapes become the op's outputs' static
+        # shapes in the model: LiteRT resizes them anyway, but TensorFlow Lite Micro sizes tensors from the
+        # flatbuffer, and with scalar shapes its kernel would write past them.
+        return (tf.zeros([1, slots, 4], tf.float32), tf.zeros([1, slots], tf.float32),
+                tf.zeros([1, slots], tf.float32), tf.zeros([1], tf.float32))
 
     def serve(image):
         encodings, scores = model(image, training=False)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from conftest import REPO, Project
 
 sys.path.insert(0, str(Path(__file__).parent / "tflm_stubs"))
 import make_headers  # noqa: E402
@@ -126,9 +126,10 @@ def test_the_stated_arena_runs_the_model_in_tflm_and_the_measured_one_is_the_lea
 
 def test_the_golden_tolerance_is_measured_against_tflm(micro):
     golden = (bundle(micro) / "examples/tiny_digits_golden.h").read_text()
-    steps = int(re.search(r"kTinyDigitsGoldenToleranceSteps = (\d+);  // measured: (\d+)", golden).group(1))
-    measured = int(re.search(r"kTinyDigitsGoldenToleranceSteps = \d+;  // measured: (\d+)", golden).group(1))
+    said = re.search(r"; tolerance (\d+) steps? \(measured: (\d+)\)", golden)  # the one output's
+    steps, measured = int(said.group(1)), int(said.group(2))
     assert steps == 2 * measured + 1
+    assert f"if (a - b > {steps} || b - a > {steps}) return false;" in golden
     vectors = json.loads(micro.path("build/tiny-digits/golden.json").read_text())["vectors"]
     assert f"constexpr int kTinyDigitsGoldenCount = {len(vectors)};" in golden
     from edgebuild.steps.evaluate import TFLiteRunner  # the expected outputs are the reference kernels'
@@ -136,7 +137,7 @@ def test_the_golden_tolerance_is_measured_against_tflm(micro):
     import numpy as np
 
     reference = TFLiteRunner(micro.path("build/tiny-digits/shipped.tflite"), kernels="BUILTIN_REF")
-    outputs = golden.split("GoldenOutputs[]")[1].split("};")[0]
+    outputs = golden.split("GoldenOutput0[]")[1].split("};")[0]
     expected = [bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", block)) for block in outputs.split("},")[:-1]]
     inputs = [np.frombuffer(bytes.fromhex(v["input_hex"]), np.int8).reshape(1, 8, 8) for v in vectors]
     assert expected == [reference.invoke(x).tobytes() for x in inputs]
@@ -220,3 +221,79 @@ def test_a_target_tflm_refuses_is_recorded_and_fails_only_when_it_ships(tmp_path
     assert [f for f in result.failures if "bundles.micro" in f] == [
         f"recipes/half.yaml: half/fp16: bundles.micro: TensorFlow Lite Micro cannot run it: {metrics['tflm_refuses']} "
         "(ship a target it runs, such as an int8 one, with `ship:`)"], result.failures
+
+
+DETECTOR_HARNESS = """
+#include <cstdio>
+#include <vector>
+#include "det_golden.h"
+int main(int argc, char** argv) {
+  FILE* f = std::fopen(argv[1], "rb");
+  for (int v = 0; v < kDetGoldenCount; ++v) {
+    std::vector<std::vector<unsigned char>> outputs;
+    const unsigned char* given[kDetOutputCount];
+    for (int k = 0; k < kDetOutputCount; ++k) {
+      outputs.emplace_back(4 * kDetOutputSizes[k]);
+      if (std::fread(outputs[k].data(), 1, outputs[k].size(), f) != outputs[k].size()) return 2;
+      given[k] = outputs[k].data();
+    }
+    std::printf("%d\\n", DetGoldenAgrees(v, given) ? 1 : 0);
+  }
+  return 0;
+}
+"""
+
+
+def test_a_detector_runs_in_tflm_and_its_example_accepts_tflms_own_outputs(tmp_path):
+    """The example detector (int8, four outputs from TFLite_Detection_PostProcess, whose shapes the conversion makes
+    static: TFLM sizes tensors from the model) measured in TFLM, bundled, its C++ compiled; the example's check,
+    compiled with g++, accepts what TFLM's own kernels give for the golden inputs and refuses a moved box."""
+    import numpy as np
+
+    from edgebuild.tflite import tflm
+
+    project = Project(tmp_path / "p")
+    shutil.copytree(REPO / "data" / "shapes_detection", project.root / "data" / "shapes_detection")
+    (project.root / "models").mkdir()
+    for name in ("shapes_detector.keras", "shapes_anchors.npy"):
+        shutil.copy(REPO / "models" / name, project.root / "models")
+    recipe = (REPO / "recipes" / "shapes_detection.yaml").read_text().replace("name: shapes-detection", "name: det")
+    project.write("recipes/det.yaml", recipe + "bundles: {micro: {enabled: true}, android: {enabled: false}, "
+                                               "ios: {enabled: false}, linux: {enabled: false}}\nship: int8\n")
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    metrics = json.loads(project.path("build/det/int8/metrics.json").read_text())
+    assert abs(metrics["tflm_map"] - metrics["map"]) <= 0.05 and metrics["tflm_arena_bytes"] > 0
+    folder = project.path("dist/det/micro")
+    include = make_headers.write(tmp_path / "tflm")
+    for source in ("src/det_model.cc", "src/det_ops.cc", "examples/main.cc"):
+        compiled = subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", "-c", str(folder / source), "-I",
+                                   str(folder / "src"), "-I", str(include), "-o", str(tmp_path / "out.o")],
+                                  capture_output=True, text=True)
+        assert compiled.returncode == 0, source + "\n" + compiled.stderr
+    (tmp_path / "harness.cc").write_text(DETECTOR_HARNESS)
+    built = subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", str(tmp_path / "harness.cc"), "-I",
+                            str(folder / "src"), "-I", str(folder / "examples"), "-o", str(tmp_path / "harness")],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    golden = json.loads(project.path("build/det/golden.json").read_text())
+    inputs = [bytes.fromhex(v["input_hex"]) for v in golden["vectors"]]
+    settings = (folder / "src/det_settings.h").read_text()
+    arena = int(re.search(r"kDetArenaSize = (\d+);", settings).group(1))
+    tensor = json.loads(project.path("dist/det/micro/model/det-metadata.json").read_text())["input"]
+    found = tflm.outputs(project.path("build/det/shipped.tflite"), arena, inputs, tensor["dtype"], [1, *tensor["shape"]], 4,
+                         tmp_path / "tflm.log", "det")
+    boxes = int(re.search(r"kDetBoxesOutput = (\d+);", settings).group(1))
+
+    def verdicts(outputs) -> list[str]:
+        (tmp_path / "outputs.bin").write_bytes(b"".join(b"".join(per) for per in outputs))
+        ran = subprocess.run([str(tmp_path / "harness"), str(tmp_path / "outputs.bin")], capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.split()
+
+    assert verdicts(found) == ["1"] * len(inputs)
+    moved = [list(per) for per in found]
+    first = np.frombuffer(moved[0][boxes], np.float32).copy()
+    first[0] += 0.25  # the first box's top edge, a quarter of the picture down
+    moved[0][boxes] = first.tobytes()
+    assert verdicts(moved) == ["0"] + ["1"] * (len(inputs) - 1)
