@@ -17,6 +17,7 @@ from ..layout import RecipeLayout, write_bytes
 from ..recipe import Recipe
 from ..recipe.schema import CALIBRATED, Quantization, TargetSpec
 from . import mixed, reuse
+from .postprocess import TRACE
 from .datasets import load_prepared
 from .sources import export_dir, export_paths, load_model, model_files, source_model_path
 
@@ -72,6 +73,7 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
     config = conversion_config(target)
     if recipe.spec.detection is not None:  # traced into the model by the source step, with the op
         config["detection"] = recipe.spec.detection.model_dump(mode="json")
+        config["postprocess"] = TRACE
     search = ()
     if target.keep_float == "auto":  # the search is driven by the thresholds and the reference metrics
         search = (layout.reference,)

@@ -21,6 +21,10 @@ from ..layout import temporary_path
 from ..recipe import Recipe
 
 
+TRACE = "static output shapes"  # how the op is traced: in the source and conversion steps' config, so a change
+# here retraces and reconverts (the conversions read the export through model.keras, whose bytes do not change)
+
+
 def implements(options: dict, num_classes: int) -> str:
     """The op's attributes, as the converter reads them from `experimental_implements`."""
     y, x, h, w = options["scales"]

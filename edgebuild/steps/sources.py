@@ -22,6 +22,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, temporary_path, write_json
 from ..recipe import Recipe
+from .postprocess import TRACE
 
 
 @dataclass
@@ -104,7 +105,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
               "task": recipe.spec.task.value}
     if recipe.spec.detection is not None:
         config["detection"] = recipe.spec.detection.model_dump(mode="json")
-        config["postprocess"] = "static output shapes"  # (postprocess.py: traced anew when how it traces changes)
+        config["postprocess"] = TRACE
     return Step("source", f"{source_kind(recipe)}: the unconverted model", build_source, (recipe, layout),
                 reads=(*source_files(recipe), *detection_files(recipe), layout.data),
                 writes=(*model_files(recipe, layout), *export_paths(recipe, layout), layout.source_info),
