@@ -75,6 +75,15 @@ def model_values(ctx: dict) -> dict:
     ran, _ = kernel_sets.outputs_under(model_path, [np.frombuffer(b, dtype).reshape(shape) for b in inputs], log)
     kernels = "BUILTIN_REF" if "BUILTIN_REF" in ran else next(iter(ran))
     reference = [settle([np.asarray(o) for o in outputs]) for outputs in ran[kernels]]
+    stable = [bool(v.get("stable")) for v in vectors]
+    decides = ctx["task"] == "classification" and len(tensors) == 1 and tensors[0]["size"] > 1
+    if decides:  # the same decisions: TFLM's top label is the reference kernels' wherever the winner is clear
+        differ = [i for i, (ref, got) in enumerate(zip(reference, found)) if stable[i] and _top(ref[0]) != _top(got[0])]
+        if differ:
+            raise StepError(f"{where}: bundle/micro: TensorFlow Lite Micro's top label differs from LiteRT's "
+                            f"{KERNELS[kernels]}' on golden vector{'s' if len(differ) > 1 else ''} "
+                            f"{', '.join(map(str, differ))}, whose winner is clear under every LiteRT kernel set "
+                            f"(full output: {log})")
     rows = _rows(ctx["roles"], tensors)
     outputs = []
     for k, tensor in enumerate(tensors):
@@ -95,7 +104,16 @@ def model_values(ctx: dict) -> dict:
                          for raw, expected in zip(inputs, reference)],
         "tflm_reference": KERNELS[kernels], "tflm_outputs": outputs, "tflm_how": how,
         "count_output": ctx["roles"]["count"] if ctx["roles"] and "count" in ctx["roles"] else None,
+        "tflm_decides": decides, "tflm_stable": stable,
     }
+
+
+def _top(output) -> int:
+    """The winning class of one raw classifier output (a quantized output's order is its values' order), NaN never
+    winning, ties to the earlier class (processing.top_classes)."""
+    from ..processing import top_classes
+
+    return top_classes(output.reshape(-1).astype("float64"), 1)[0]
 
 
 def _rows(roles: dict | None, tensors: list[dict]) -> list[int | None]:

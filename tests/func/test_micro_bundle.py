@@ -298,3 +298,54 @@ def test_a_detector_runs_in_tflm_and_its_example_accepts_tflms_own_outputs(tmp_p
     first[0] += 0.25  # the first box's top edge, a quarter of the picture down
     moved[0][boxes] = first.tobytes()
     assert verdicts(moved) == ["0"] + ["1"] * (len(inputs) - 1)
+
+
+CLASSIFIER_HARNESS = """
+#include <cstdio>
+#include "tiny_digits_golden.h"
+int main(int argc, char** argv) {
+  FILE* f = std::fopen(argv[1], "rb");
+  for (int v = 0; v < kTinyDigitsGoldenCount; ++v) {
+    unsigned char output[kTinyDigitsOutputSize];
+    if (std::fread(output, 1, sizeof(output), f) != sizeof(output)) return 2;
+    const unsigned char* given[] = {output};
+    std::printf("%d\\n", TinyDigitsGoldenAgrees(v, given) ? 1 : 0);
+  }
+  return 0;
+}
+"""
+
+
+def test_the_classifier_example_requires_tflms_winner_where_it_is_clear(micro, tmp_path):
+    """The example's check, compiled with g++, accepts what TFLM's own kernels give for the golden inputs, and
+    refuses an output whose winner moved to the runner-up (both values swapped) on a vector whose winner is clear."""
+    import numpy as np
+
+    from edgebuild.tflite import tflm
+
+    folder = bundle(micro)
+    (tmp_path / "harness.cc").write_text(CLASSIFIER_HARNESS)
+    built = subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", str(tmp_path / "harness.cc"), "-I",
+                            str(folder / "src"), "-I", str(folder / "examples"), "-o", str(tmp_path / "harness")],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    vectors = json.loads(micro.path("build/tiny-digits/golden.json").read_text())["vectors"]
+    inputs = [bytes.fromhex(v["input_hex"]) for v in vectors]
+    found = tflm.outputs(micro.path("build/tiny-digits/shipped.tflite"), stated_arena(micro), inputs, "int8",
+                         [1, 8, 8], 1, tmp_path / "tflm.log", "tiny")
+
+    def verdicts(outputs) -> list[str]:
+        (tmp_path / "outputs.bin").write_bytes(b"".join(per[0] for per in outputs))
+        ran = subprocess.run([str(tmp_path / "harness"), str(tmp_path / "outputs.bin")], capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.split()
+
+    assert verdicts(found) == ["1"] * len(inputs)
+    clear = next(i for i, v in enumerate(vectors) if v["stable"])
+    swapped = [list(per) for per in found]
+    values = np.frombuffer(swapped[clear][0], np.int8).copy()
+    first, second = np.argsort(-values.astype(int), kind="stable")[:2]
+    values[[first, second]] = values[[second, first]]
+    swapped[clear][0] = values.tobytes()
+    assert verdicts(swapped)[clear] == "0"
+    assert "kTinyDigitsGoldenStable[] = {" in (folder / "examples/tiny_digits_golden.h").read_text()
