@@ -253,3 +253,22 @@ def test_runtime_pins(root):
     assert problems(root, "b.yaml", GOOD + "bundles: {android: {runtime: 1.4.0}, ios: {runtime: 2.16.1}}\n") == [
         "recipes/b.yaml:12: bundles.android.runtime: expected a LiteRT version whose ops edgebuild knows "
         "(2.3.0, 2.1.0, 2.0.2); got '1.4.0'"]
+
+
+def test_the_linux_package_is_the_recipe_name_made_importable_or_a_given_one_checked(root):
+    """A default Linux package is never refused (that bundle is on by default); a given one is checked."""
+    from edgebuild.bundle import linux
+
+    for name, package in (("3d-seg", "model_3d_seg"), ("json", "json_model"), ("iris-small", "iris_small"),
+                          ("tests", "tests_model")):
+        (root / "recipes" / f"{name.replace('-', '_')}.yaml").write_text(f"name: {name}\n" + GOOD)
+        recipe = load_recipe(root / "recipes" / f"{name.replace('-', '_')}.yaml", root)
+        assert linux.settings(recipe)["package"] == package
+    for given, why in (("json", "is a module of Python's standard library"), ("class", "is a Python keyword"),
+                       ("numpy", "is a module the package itself imports")):
+        found = problems(root, "a.yaml", GOOD + f"bundles:\n  linux: {{package: {given}}}\n")
+        assert found == [f"recipes/a.yaml:13: bundles.linux.package: {given} {why}"
+                         + (", which `import` finds first" if "standard library" in why else "")
+                         + f"; choose another, such as {given}_model"], found
+    assert problems(root, "a.yaml", GOOD + "bundles:\n  linux: {package: Bad-Name}\n")[0].startswith(
+        "recipes/a.yaml:13: bundles.linux.package:")
