@@ -230,4 +230,16 @@ def tensorflow(log: Path | None = None):
             absl.logging.set_verbosity(absl.logging.ERROR)
         # absl's handler keeps the stream it found at import (doit's capture of stderr); point it at the real one.
         absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
+    _keep_out_of_collections()
     return tf
+
+
+def _keep_out_of_collections() -> None:
+    """Move every object alive now (TensorFlow's and Keras's modules: a few hundred thousand, alive until the
+    process ends) out of the garbage collector's reach (gc.freeze). Each full collection walked them all;
+    in a process forked after the import (the workers of `-n N`, the sandboxes) it also wrote to each one,
+    so the kernel copied their pages from the parent. Training digits-dense in a sandbox took 4.4 to 5.0 s
+    against 3.6 s in a plain `python`; frozen, 3.4 to 3.5 s."""
+    import gc
+
+    gc.freeze()
