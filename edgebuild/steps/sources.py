@@ -134,16 +134,11 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
         from .postprocess import export_with_postprocess
 
         export_with_postprocess(recipe, load_model(target, layout.log("source")), export, layout.log("source"))
-    elif export is not None and (not _worth_exporting(info) or
-                               not _export(load_model(target, layout.log("source")), export, layout.log("source"))):
+    elif export is not None and not _export(load_model(target, layout.log("source")), export, layout.log("source")):
         shutil.rmtree(export, ignore_errors=True)  # conversions trace the model themselves, as before
         export.mkdir(parents=True)  # empty, but there: doit reruns a step whose declared output is missing
     write_json(layout.source_info, asdict(info))
     return info
-
-
-EXPORT_MIN_LAYERS = 40
-EXPORT_MIN_PARAMS = 500_000
 
 
 def needs_postprocess(info: SourceInfo) -> bool:
@@ -151,21 +146,16 @@ def needs_postprocess(info: SourceInfo) -> bool:
     return info.output_shapes is not None and len(info.output_shapes) == 2
 
 
-def _worth_exporting(info: SourceInfo) -> bool:
-    """Tracing once pays when tracing is slow, and tracing grows with the layers, not the parameters.
-    Measured here: MobileNetV2 alpha 0.35 (0.41 M parameters, 155 layers) took 14 to 17 s per conversion
-    traced each time, against 4 to 7 s for alpha 1.0 (2.26 M) from its export; digits-dense (5 layers)
-    takes 0.85 s to export and saves nothing measurable. A model with few layers but many weights still
-    exports: the conversion's own save of the weights is what the export then spares."""
-    return (info.layers or 0) >= EXPORT_MIN_LAYERS or (info.params or 0) >= EXPORT_MIN_PARAMS
-
-
 def _export(model, folder: Path, log: Path) -> bool:
     """Trace the Keras model's inference call once into a SavedModel at `folder`; False if it cannot be.
 
     The same export TFLiteConverter.from_keras_model makes in a temporary folder on every call
     (an ExportArchive endpoint calling the model with training=False), so converting from it
-    gives the same bytes, while the tracing, which dominates at MobileNet size, is paid once.
+    gives the same bytes, while the tracing is paid once. It pays at every size: the export was
+    three quarters of each conversion's time for digits-dense too (0.48 of 0.64 s warm), and
+    its five conversions then ended 0.6 to 0.7 s sooner under `-n 2` (bench/bench_build.py). At
+    MobileNetV2 size tracing dominates: 14 to 17 s per conversion traced each time, 4 to 7 s from
+    the export.
     The export's own bytes differ between two exports (TensorFlow's object ids), so steps depend on
     model.keras, which it is made from, not on them.
     """
