@@ -5,12 +5,12 @@ here, across the CPU kernels LiteRT has.
 A device runs other kernels than the build machine (ARM's, not x86's), and LiteRT's own kernel sets
 already differ: on MobileNetV2 int8, XNNPACK and the built-in kernels gave scores 0.42 apart. The golden
 step runs the shipped model under each kernel set LiteRT offers here (KERNELS: XNNPACK, the built-in
-optimized kernels, the reference kernels; each in a child process, kernel_sets.py) on every candidate input, takes each output's largest
-difference between any two, and sets the tolerance at MARGIN times that, plus one quantization step
-for a quantized output (plus FLOAT_FLOOR for a float one). The golden file records the tolerance,
-what was measured and how. A task kind then keeps the inputs whose decision holds beyond that
-tolerance (a classifier's winner beats its runner-up by more than it), so a test fails on a device
-for a real difference, not for kernel noise.
+optimized kernels, the reference kernels; the last two in child processes, kernel_sets.py) on every
+candidate input, takes each output's largest difference between any two, and sets the tolerance at
+MARGIN times that, plus one quantization step for a quantized output (plus FLOAT_FLOOR for a float
+one). The golden file records the tolerance, what was measured and how. A task kind then keeps the
+inputs whose decision holds beyond that tolerance (a classifier's winner beats its runner-up by more
+than it), so a test fails on a device for a real difference, not for kernel noise.
 
 Besides the test samples, three edge vectors put NaN, +infinity and -infinity into the first
 sample, so the apps' preprocessing, quantization and top-k are held to the same rules as here:
@@ -134,7 +134,8 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
         runner = TFLiteRunner(layout.shipped_model)  # its input's dtype and scale, its outputs' (as evaluated)
     details = runner.outputs
     inputs = [runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})) for sample in samples]
-    ran, skipped = kernel_sets.outputs_under(layout.shipped_model, inputs, layout.log("golden"))
+    with progress.tool_output(layout.log("golden")):
+        ran, skipped = kernel_sets.outputs_under(layout.shipped_model, inputs, layout.log("golden"), runner)
     outputs = {kernels: [recipe.kind.measured_outputs(found, roles) for found in per_sample]
                for kernels, per_sample in ran.items()}  # kernel set -> [per sample: [raw output arrays]]
     if not outputs:
