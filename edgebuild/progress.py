@@ -217,29 +217,32 @@ def tensorflow_imported() -> bool:
 
 
 def tensorflow(log: Path | None = None):
-    """TensorFlow, imported with its start-up chatter sent to `log` (or dropped)."""
+    """TensorFlow, imported with its start-up chatter sent to `log` (or dropped), without the garbage
+    collector: the import makes a few hundred thousand objects that live as long as the process, and
+    collections during it walked them again and again (0.7 to 1 s of a 6 to 7 s import here). They are
+    then frozen out of its reach (gc.freeze): each full collection walked them all, and in a process
+    forked after the import (the workers of `-n N`, the sandboxes) wrote to each one, so the kernel copied
+    their pages from the parent. Training digits-dense in a sandbox took 4.4 to 5.0 s against 3.6 s in a
+    plain `python`; frozen, 2.2 to 3.6 s."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "2")
-    with tool_output(log or Path(os.devnull)):
-        import absl.logging
-        import tensorflow as tf
-
-        if not verbose():
-            tf.get_logger().setLevel("ERROR")
-            absl.logging.set_verbosity(absl.logging.ERROR)
-        # absl's handler keeps the stream it found at import (doit's capture of stderr); point it at the real one.
-        absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
-    _keep_out_of_collections()
-    return tf
-
-
-def _keep_out_of_collections() -> None:
-    """Move every object alive now (TensorFlow's and Keras's modules: a few hundred thousand, alive until the
-    process ends) out of the garbage collector's reach (gc.freeze). Each full collection walked them all;
-    in a process forked after the import (the workers of `-n N`, the sandboxes) it also wrote to each one,
-    so the kernel copied their pages from the parent. Training digits-dense in a sandbox took 4.4 to 5.0 s
-    against 3.6 s in a plain `python`; frozen, 3.4 to 3.5 s."""
     import gc
 
-    gc.freeze()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose() else "2")
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with tool_output(log or Path(os.devnull)):
+            import absl.logging
+            import tensorflow as tf
+
+            if not verbose():
+                tf.get_logger().setLevel("ERROR")
+                absl.logging.set_verbosity(absl.logging.ERROR)
+            # absl's handler keeps the stream it found at import (doit's capture of stderr); point it at the real one.
+            absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+    return tf
