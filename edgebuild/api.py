@@ -44,9 +44,11 @@ def plan(recipes: list[Recipe], prune_stale: bool = False) -> list[dict]:
 
 def doit_config(root=None, reporter=None) -> dict:
     from .console import BuildReporter
+    from .graph.dispatch import ready_in_listed_order
     from .graph.records import keep_records_of_steps_not_run
 
     keep_records_of_steps_not_run()  # (dodo.py and build() both start here)
+    ready_in_listed_order()
     return {
         "dep_file": str(_root(root) / DEP_FILE),
         "backend": "sqlite3",

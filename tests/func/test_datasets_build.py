@@ -68,4 +68,5 @@ def test_npz_dataset_uses_its_own_split(iris_project):
     # an edited .npz re-prepares the data and everything after it
     np.savez(iris_project.path("iris.npz"), x_train=iris.data[::3], y_train=iris.target[::3],
              x_test=iris.data[1::3], y_test=iris.target[1::3])
-    assert iris_project.build().executed[:3] == ["iris:data", "iris:source", "iris:reference"]
+    rebuilt = iris_project.build().executed
+    assert rebuilt[:2] == ["iris:data", "iris:source"] and "iris:reference" in rebuilt

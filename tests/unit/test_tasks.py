@@ -32,10 +32,12 @@ def config_of(task):
     return task["uptodate"][0].config
 
 
-def test_steps_in_build_order(tmp_path):
-    assert list(tasks_of(tmp_path)) == [None, "data", "source", "reference",
-                                        "convert/f", "evaluate/f", "gate/f", "inspect/f",
+def test_steps_listed_costliest_conversions_first(tmp_path):
+    """doit takes ready steps in this order (graph/dispatch.py): the calibrated target's steps come before
+    the unconverted model's evaluation, and the float target's after it, though the recipe lists f first."""
+    assert list(tasks_of(tmp_path)) == [None, "data", "source",
                                         "convert/q", "evaluate/q", "gate/q", "inspect/q", "debug/q",
+                                        "reference", "convert/f", "evaluate/f", "gate/f", "inspect/f",
                                         "summary", "report", "ship", "golden", "bundle/android", "bundle/ios",
                                         "bundle/linux", "check"]
 
