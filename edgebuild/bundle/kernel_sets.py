@@ -40,7 +40,7 @@ def outputs_under(model: Path, inputs: list, log: Path, here=None) -> tuple[dict
                 children[kernels] = subprocess.Popen(
                     [sys.executable, "-c", code, str(model), kernels, str(tmp / "inputs.npy"), str(tmp / f"{kernels}.npz")],
                     stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
-            found = {"AUTO": [_invoked(here, sample) for sample in inputs]} if here is not None else {}
+            found = {"AUTO": [_invoked(here.interpreter, sample) for sample in inputs]} if here is not None else {}
             status = {kernels: child.wait() for kernels, child in children.items()}  # (they started meanwhile)
         skipped = []
         for kernels, code in status.items():
@@ -57,13 +57,13 @@ def outputs_under(model: Path, inputs: list, log: Path, here=None) -> tuple[dict
     return found, skipped
 
 
-def _invoked(runner, sample) -> list:
-    """One input's raw outputs from a TFLiteRunner, in the model's output order."""
+def _invoked(interpreter, sample) -> list:
+    """One input's raw outputs, in the model's output order (here and in the children)."""
     import numpy as np
 
-    runner.interpreter.set_tensor(runner.input["index"], sample)
-    runner.interpreter.invoke()
-    return [np.array(runner.interpreter.get_tensor(detail["index"])) for detail in runner.outputs]
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample)
+    interpreter.invoke()
+    return [np.array(interpreter.get_tensor(detail["index"])) for detail in interpreter.get_output_details()]
 
 
 def main() -> None:
@@ -79,14 +79,10 @@ def main() -> None:
     except (RuntimeError, ValueError) as exc:  # e.g. a custom op the reference resolver lacks
         Path(out + ".why").write_text(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
         sys.exit(2)
-    source = interpreter.get_input_details()[0]["index"]
-    outputs = [detail["index"] for detail in interpreter.get_output_details()]
-    saved = {"count": np.array(len(outputs))}
+    saved = {"count": np.array(len(interpreter.get_output_details()))}
     for i, sample in enumerate(np.load(inputs)):
-        interpreter.set_tensor(source, sample)
-        interpreter.invoke()
-        for k, index in enumerate(outputs):
-            saved[f"s{i}o{k}"] = np.array(interpreter.get_tensor(index))
+        for k, output in enumerate(_invoked(interpreter, sample)):
+            saved[f"s{i}o{k}"] = output
     tmp = out + ".tmp.npz"
     np.savez(tmp, **saved)
     Path(tmp).replace(out)
