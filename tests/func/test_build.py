@@ -73,7 +73,7 @@ def test_target_edit_reconverts_only_that_target(iris_project):
     metrics_before = iris_project.path("build/iris/int8/metrics.json").read_bytes()
     iris_project.edit("recipes/iris.yaml", "calibration_samples: 50", "calibration_samples: 20")
     result = iris_project.build()
-    assert result.executed[:2] == ["iris:convert/int8", "iris:evaluate/int8"]
+    assert result.executed[0] == "iris:convert/int8" and "iris:evaluate/int8" in result.executed
     # the gate reads only metrics.json: on a model this small the re-measured figures can come out byte-identical
     metrics_changed = iris_project.path("build/iris/int8/metrics.json").read_bytes() != metrics_before
     assert ("iris:gate/int8" in result.executed) == metrics_changed
