@@ -2,22 +2,17 @@
 
 TensorFlow 2.21's converter emits the op from a tf.function whose `experimental_implements` names it
 and carries its attributes (the pattern of TF Object Detection API's export_tflite_graph_lib_tf2.py);
-the function's body is a placeholder the converter replaces. The Keras model is exported through
-keras.export.ExportArchive with that function after it: wrapping the model in a plain tf.Module
-keeps its variables unfrozen (garbage out, and int8 calibration crashes), and freezing the graph
-first inlines the function and erases the op.
+the function's body is a placeholder the converter replaces. The Keras model is exported with that
+function after it, as every Keras source is (export.py); freezing the graph first inlines the function
+and erases the op.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import sys
 from pathlib import Path
 
 from .. import progress
 from ..errors import StepError
-from ..layout import temporary_path
+from .export import write_export
 from ..recipe import Recipe
 
 
@@ -63,8 +58,6 @@ def export_with_postprocess(recipe: Recipe, model, folder: Path, log: Path) -> N
     from ..kinds.detection import op_options
 
     tf = progress.tensorflow(log)
-    import keras
-
     encodings_shape, scores_shape = (list(o.shape) for o in model.outputs)
     anchors = tf.constant(load_anchors(recipe, encodings_shape[1]))
     n_labels = len(recipe.labels)
@@ -89,21 +82,11 @@ def export_with_postprocess(recipe: Recipe, model, folder: Path, log: Path) -> N
 
     spec = model.inputs[0]
     signature = [tf.TensorSpec([1, *spec.shape[1:]], dtype=spec.dtype, name=spec.name)]
-    tmp = temporary_path(folder)
     try:
-        with progress.tool_output(log), contextlib.redirect_stdout(sys.stderr):
-            archive = keras.export.ExportArchive()
-            archive.track(model)
-            archive.add_endpoint("serve", serve, signature)
-            archive.write_out(str(tmp))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        write_export(model, serve, signature, folder, log)
     except StepError:
         raise
     except Exception as exc:
         raise StepError(f"{recipe.where()}: model: cannot trace the detector with TFLite_Detection_PostProcess: "
                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
                         f"(full output: {recipe.shown(log)})") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -61,7 +61,7 @@ def saved_model_loaded_once():
         lite._load = original
 
 
-EXPORT_SIGNATURES = {"serve", "serving_default"}  # what keras.export.ExportArchive writes for one endpoint
+EXPORT_SIGNATURES = {"serve", "serving_default"}  # what export.write_export writes
 
 
 def export_converter(folder: Path):

@@ -147,38 +147,26 @@ def needs_postprocess(info: SourceInfo) -> bool:
 
 
 def _export(model, folder: Path, log: Path) -> bool:
-    """Trace the Keras model's inference call once into a SavedModel at `folder`; False if it cannot be.
+    """Trace the Keras model's inference call once into a SavedModel at `folder` (export.py); False if
+    it cannot be traced so (a subclassed model has no `inputs`: from_keras_model then freezes it).
 
-    The same export TFLiteConverter.from_keras_model makes in a temporary folder on every call
-    (an ExportArchive endpoint calling the model with training=False), so converting from it
-    gives the same bytes, while the tracing is paid once. It pays at every size: the export was
-    three quarters of each conversion's time for digits-dense too (0.48 of 0.64 s warm), and
-    its five conversions then ended 0.6 to 0.7 s sooner under `-n 2` (bench/bench_build.py). At
-    MobileNetV2 size tracing dominates: 14 to 17 s per conversion traced each time, 4 to 7 s from
-    the export.
+    It pays at every size: the export was three quarters of each conversion's time for digits-dense
+    (0.48 of 0.64 s warm), and its five conversions then ended 0.6 to 0.7 s sooner under `-n 2`
+    (bench/bench_build.py). At MobileNetV2 size tracing dominates: 14 to 17 s per conversion traced
+    each time, 4 to 7 s from the export.
     The export's own bytes differ between two exports (TensorFlow's object ids), so steps depend on
     model.keras, which it is made from, not on them.
     """
     import functools
 
-    tf = progress.tensorflow(log)
-    import keras
+    from .export import write_export
 
-    tmp = temporary_path(folder)
     try:
-        with progress.tool_output(log), contextlib.redirect_stdout(sys.stderr):
-            signature = [tf.TensorSpec(x.shape, dtype=x.dtype, name=x.name) for x in model.inputs]
-            archive = keras.export.ExportArchive()
-            archive.track(model)
-            archive.add_endpoint("serve", functools.partial(model.__call__, training=False), signature)
-            archive.write_out(str(tmp))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except Exception:  # a model Keras cannot export this way (from_keras_model then freezes it instead)
+        tf = progress.tensorflow(log)
+        signature = [tf.TensorSpec(x.shape, dtype=x.dtype, name=x.name) for x in model.inputs]
+        write_export(model, functools.partial(model.__call__, training=False), signature, folder, log)
+    except Exception:  # a model TensorFlow cannot trace this way
         return False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return True
 
 
