@@ -99,9 +99,7 @@ class Sandbox:
             raise StepError(error)
 
     def _crash_line(self, step, where: str, log: Path | None, said: list[str]) -> str:
-        for process in self.processes:
-            process.join(5)
-        code = next((p.exitcode for p in self.processes if p.exitcode is not None), None)
+        code = self._exit_code()
         self.close()
         _clear()
         _remove_temporaries(step)
@@ -113,6 +111,21 @@ class Sandbox:
         while_ = f" while {doing}" if doing else ""
         full = f"; full output: {_shown(log, step)}" if log is not None else ""
         return f"{where}: {tool} crashed ({name}){while_}{full}"
+
+    def _exit_code(self, wait: float = 5.0) -> int | None:
+        """The dead child's exit code (minus the signal's number). The executor's own thread reaps the child
+        too: between its waitpid and its recording the status, ours finds no child and the code reads None
+        (seen once in CI as "crashed (exit status None)"), so look again until it is recorded."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            for process in self.processes:
+                process.join(0.05)
+            code = next((p.exitcode for p in self.processes if p.exitcode is not None), None)
+            if code is not None or time.monotonic() > deadline:
+                return code
+            time.sleep(0.01)
 
     def close(self) -> None:
         """Stop the child: it holds nothing worth waiting for between steps. (Terminated, not asked: at a
