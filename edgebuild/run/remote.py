@@ -34,6 +34,10 @@ from ..errors import EdgebuildError, InputError
 HEAVY = ("data", "source", "reference", "float", "convert/", "evaluate/", "debug/")  # what runs on the cluster
 RETRIES = 1
 LOST_INPUT_RETRIES = 3  # a step resubmitted when a dead worker took its scattered inputs with it
+# Dask's scatter to a worker killed meanwhile never returned (a local:2 build hung in Client.scatter, seen
+# in CI and reproduced here): it is given up after this long, plus a second per 5 MB, and sent again
+SCATTER_TIMEOUT_S = 30.0
+SCATTER_BYTES_PER_S = 5_000_000
 ENV = "EDGEBUILD_DASK"
 CURRENT: "Cluster | None" = None  # the cluster of the build running in this process, if any
 LOCAL_STEPS = threading.Lock()  # steps run here during a cluster build take turns
@@ -107,19 +111,28 @@ class Cluster:
             if digest not in self._sent:
                 self._sent[digest] = None
         if self._sent[digest] is None:
-            (future,) = self.client().scatter([data], hash=False)
+            (future,) = self._scatter(data)
             with self._lock:
                 if self._sent[digest] is None:
                     self._sent[digest] = future
         return self._sent[digest]
+
+    def _scatter(self, data: bytes) -> list:
+        """client.scatter([data]), given up after a time (TimeoutError): the timeout scatter takes only bounds
+        its wait for a worker, not the sending, so the call runs under Client.sync's own deadline."""
+        import functools
+
+        client = self.client()
+        return client.sync(functools.partial(client.scatter, [data], hash=False, asynchronous=True),
+                           callback_timeout=SCATTER_TIMEOUT_S + len(data) / SCATTER_BYTES_PER_S)
 
     def run(self, step, root: Path, label: str | None = None, where: str | None = None) -> dict:
         """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ..., "lines": [...]}
         or {"error": line, "lines": [...]}: `lines` are its progress lines, named `label`.
 
         A worker killed while it held the only copy of an input (scattered there) loses it: Dask then
-        cancels the step ("lost dependencies"). The inputs are sent again and the step resubmitted, up to
-        LOST_INPUT_RETRIES times. A step whose workers keep dying (KilledWorker), and a scheduler that
+        cancels the step ("lost dependencies"), and a scatter to it meanwhile never returns. The inputs are
+        sent again and the step resubmitted, up to LOST_INPUT_RETRIES times. A step whose workers keep dying (KilledWorker), and a scheduler that
         went away, end in one line."""
         if self.gone:
             raise EdgebuildError(self._gone_line())
