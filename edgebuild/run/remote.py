@@ -132,8 +132,8 @@ class Cluster:
 
         A worker killed while it held the only copy of an input (scattered there) loses it: Dask then
         cancels the step ("lost dependencies"), and a scatter to it meanwhile never returns. The inputs are
-        sent again and the step resubmitted, up to LOST_INPUT_RETRIES times. A step whose workers keep dying (KilledWorker), and a scheduler that
-        went away, end in one line."""
+        sent again and the step resubmitted, up to LOST_INPUT_RETRIES times. A step whose workers keep dying
+        (KilledWorker), and a scheduler that went away, end in one line."""
         if self.gone:
             raise EdgebuildError(self._gone_line())
         writes = [r for r in (_relative(p, root) for p in step.owned) if r is not None]
