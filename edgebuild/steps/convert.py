@@ -16,6 +16,8 @@ from ..graph.step import Step
 from ..layout import RecipeLayout, write_bytes
 from ..recipe import Recipe
 from ..recipe.schema import CALIBRATED, Quantization, TargetSpec
+from ..tflite.complaints import one_line
+from ..tflite.precision import shortfall
 from . import mixed, reuse
 from .postprocess import TRACE
 from .datasets import load_prepared
@@ -121,6 +123,20 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
     return converter
 
 
+CONVERTER_MIN_WEIGHT_ELEMENTS = 1024  # TensorFlow's dynamic-range quantization leaves smaller weights in float
+
+
+def _why_not(flatbuffer: bytes, target: TargetSpec) -> str:
+    """What the user can do when the converter quantized no weights of a dynamic-range target."""
+    from ..tflite.precision import precision
+
+    largest = precision(flatbuffer).largest_weight
+    if target.quantization == Quantization.dynamic_int8 and largest < CONVERTER_MIN_WEIGHT_ELEMENTS:
+        return (f": it quantizes weight tensors of {CONVERTER_MIN_WEIGHT_ELEMENTS} elements or more, and this model's "
+                f"largest has {largest}; the LiteRT Quantizer quantizes them all (backend: litert_quantizer)")
+    return ""
+
+
 def _as_keras_model(converter) -> None:
     """Record the model as the Keras model it was exported from, as from_keras_model does: the
     converter writes the source kind into the .tflite's CONVERSION_METADATA, and this keeps the
@@ -151,9 +167,8 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
     except StepError:
         raise
     except Exception as exc:
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: {first} "
-                        f"(full output: {recipe.shown(log)})") from exc
+        raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} conversion failed: "
+                        f"{one_line(str(exc), type(exc).__name__)} (full output: {recipe.shown(log)})") from exc
     for path in kept_calibration(layout, target):
         # empty when this TensorFlow calibrated other than edgebuild knows: the report then says why
         write_bytes(path, calibrated[0] if len(calibrated) == 1 else b"")
@@ -162,5 +177,9 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
             raise StepError(f"{recipe.where(target_name)}: keep_float: this TensorFlow calibrated other than "
                             f"edgebuild knows, so ops cannot be kept in float (full output: {recipe.shown(log)})")
         flatbuffer = mixed.keep_float(recipe, layout, target, calibrated[0], log)
+    problem = shortfall(flatbuffer, target.quantization.value)
+    if problem:
+        raise StepError(f"{recipe.where(target_name)}: the TFLiteConverter {problem}{_why_not(flatbuffer, target)}; "
+                        f"nothing was written (full output: {recipe.shown(log)})")
     write_bytes(layout.model(target_name), flatbuffer)
     return len(flatbuffer)

@@ -17,10 +17,12 @@ import platform
 import time
 
 from .. import progress
+from ..errors import StepError
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
 from ..tflite import gpu_delegate
+from ..tflite.complaints import one_line
 from .datasets import load_prepared
 from .sources import SourceInfo, detection_files, load_model, model_files, predict, source_model_path
 
@@ -66,9 +68,13 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     """The task's metrics of the unconverted model on the test split -> build/<recipe>/reference.json."""
     data = evaluation_split(layout)
     source = source_model_path(recipe, layout)
-    if source.suffix == ".tflite":  # a float .tflite source: its own accuracy in LiteRT is the reference
-        with progress.tool_output(layout.log("reference")):
-            outputs = recipe.kind.run_tflite(recipe, source, data.x_test)
+    if source.suffix == ".tflite":  # a .tflite source: its own accuracy in LiteRT is the reference
+        try:
+            with progress.tool_output(layout.log("reference")):
+                outputs = recipe.kind.run_tflite(recipe, source, data.x_test)
+        except (RuntimeError, ValueError) as exc:
+            raise StepError(f"{recipe.where()}: model: LiteRT cannot run it: {one_line(str(exc), type(exc).__name__)} "
+                            f"(full output: {recipe.shown(layout.log('reference'))})") from exc
     else:
         model = load_model(source, layout.log("reference"))
         with progress.tool_output(layout.log("reference")):
@@ -256,11 +262,16 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
     """The task's metrics, size and latency of one converted target -> build/<recipe>/<target>/metrics.json."""
     data = evaluation_split(layout)
     model_path = layout.model(target)
-    with progress.tool_output(layout.log(f"evaluate/{target}")):  # LiteRT announces its delegates on stderr
-        runner = TFLiteRunner(model_path)
-        xnnpack, ops = xnnpack_nodes(runner.interpreter)
-        outputs = recipe.kind.run_tflite(recipe, model_path, data.x_test)
-        median, p90, invokes = latency_ms(model_path, data.x_test[0])
+    log = layout.log(f"evaluate/{target}")
+    try:
+        with progress.tool_output(log):  # LiteRT announces its delegates on stderr
+            runner = TFLiteRunner(model_path)
+            xnnpack, ops = xnnpack_nodes(runner.interpreter)
+            outputs = recipe.kind.run_tflite(recipe, model_path, data.x_test)
+            median, p90, invokes = latency_ms(model_path, data.x_test[0])
+    except (RuntimeError, ValueError) as exc:  # LiteRT refuses the model: its first complaint, and what to do
+        raise StepError(f"{recipe.where(target)}: LiteRT cannot run the model: {one_line(str(exc), type(exc).__name__)} "
+                        f"(full output: {recipe.shown(log)})") from exc
     measured = recipe.kind.measure(recipe, outputs, data.y_test)
     metrics = {
         **measured,

@@ -24,6 +24,8 @@ from ..graph.step import Step
 from ..layout import RecipeLayout, write_bytes, write_json
 from ..recipe import Recipe
 from ..recipe.schema import Quantization, TargetSpec
+from ..tflite.complaints import one_line
+from ..tflite.precision import shortfall
 from . import mixed
 from .sources import export_paths, model_files, source_model_path
 
@@ -138,6 +140,45 @@ def with_signature(model: bytes) -> bytes:
     return bytes(builder.Output())
 
 
+def with_builtin_codes(model: bytes) -> bytes:
+    """`model` with every operator code's `builtin_code` filled in. Models written before TFLite's schema
+    version 3a (2020: TF's COCO SSD, DeepLabV3, ...) store the op in `deprecated_builtin_code` only, and the
+    schema tells readers to take the larger of the two; the LiteRT Quantizer reads `builtin_code` alone, so
+    it took every op of such a model for ADD and quantized nothing (weight-only) or gave CONV_2D weights
+    zero points LiteRT refuses (int8). Models that already say it are unchanged."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(model, 0)
+    codes = [root.OperatorCodes(i) for i in range(root.OperatorCodesLength())]
+    if all(code.BuiltinCode() >= code.DeprecatedBuiltinCode() for code in codes):
+        return model
+    tree = schema.ModelT.InitFromObj(root)
+    for code in tree.operatorCodes:
+        code.builtinCode = max(code.builtinCode, code.deprecatedBuiltinCode)
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(tree.Pack(builder), b"TFL3")
+    return bytes(builder.Output()) + model[_flatbuffer_end(model):]
+
+
+def _flatbuffer_end(model: bytes) -> int:
+    """Where a .tflite's flatbuffer ends: the start of the zip of associated files appended to it, if any."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(model)) as archive:
+            offsets = [info.header_offset for info in archive.infolist()]
+    except zipfile.BadZipFile:
+        return len(model)
+    return min(offsets, default=len(model))
+
+
+def for_quantizer(model: bytes) -> bytes:
+    """A float .tflite as the LiteRT Quantizer reads it right: builtin codes filled in, a signature given."""
+    return with_signature(with_builtin_codes(model))
+
+
 def _signature(model: bytes) -> tuple[str, str]:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -186,7 +227,7 @@ def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> i
     target = recipe.target(target_name)
     log = layout.log(f"convert/{target_name}")
     log.unlink(missing_ok=True)
-    model = with_signature(float_model(recipe, layout).read_bytes())
+    model = for_quantizer(float_model(recipe, layout).read_bytes())
     data = load_prepared(layout, "x_train", "x_test")
     samples = data.x_train[:recipe.calibration_samples(target)]
     rules = base_recipe(recipe, target)
@@ -208,11 +249,15 @@ def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> i
     except StepError:
         raise
     except Exception as exc:  # the quantizer's own refusal of a model or recipe: one line, full text in the log
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         with open(log, "a") as handle:
             handle.write(f"\n{type(exc).__name__}: {exc}\n")
         raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} with the LiteRT Quantizer "
-                        f"failed: {first} (full output: {recipe.shown(log)})") from exc
+                        f"failed: {one_line(str(exc), type(exc).__name__)} (full output: {recipe.shown(log)})") from exc
+    if target.quantization != Quantization.custom:  # (a custom recipe promises no dtype)
+        problem = shortfall(quantized, target.quantization.value)
+        if problem:
+            raise StepError(f"{recipe.where(target_name)}: the LiteRT Quantizer {problem}; nothing was written "
+                            f"(full output: {recipe.shown(log)})")
     write_json(layout.litert_recipe(target_name), rules)
     write_json(layout.validation(target_name), validation)
     write_bytes(layout.model(target_name), quantized)

@@ -243,10 +243,24 @@ def test_keras_dataset_offline_says_so(project, iris_keras, monkeypatch, tmp_pat
 
 @pytest.mark.parametrize("mode", ["float16", "dynamic_int8", "int16x8"])
 def test_every_quantization_mode_converts_and_runs(iris_project, mode):
-    iris_project.edit("recipes/iris.yaml", "quantization: float32", f"quantization: {mode}")
+    backend = ", backend: litert_quantizer" if mode == "dynamic_int8" else ""  # (see the test below)
+    iris_project.edit("recipes/iris.yaml", "quantization: float32", f"quantization: {mode}{backend}")
     assert iris_project.build().exit_code == 0
     metrics = read(iris_project, "build/iris/fp32/metrics.json")
     assert metrics["accuracy"] >= 0.5
+
+
+def test_a_target_the_converter_left_in_float_fails_with_the_count(iris_project):
+    """TensorFlow's dynamic-range quantization leaves weights under 1,024 values in float: iris's dynamic_int8
+    came out as the float model it still was, and passed its gates as 'dyn8'."""
+    iris_project.edit("recipes/iris.yaml", "quantization: float32", "quantization: dynamic_int8")
+    result = iris_project.build()
+    (failure,) = result.failures
+    assert failure == ("recipes/iris.yaml: iris/fp32: the TFLiteConverter quantized no weights (0 of 2 weight "
+                       "tensors int8): it quantizes weight tensors of 1024 elements or more, and this model's largest "
+                       "has 32; the LiteRT Quantizer quantizes them all (backend: litert_quantizer); nothing was "
+                       "written (full output: build/iris/logs/convert-fp32.log)")
+    assert not iris_project.path("build/iris/fp32/model.tflite").exists()
 
 
 TRAIN_IRIS = """\

@@ -201,13 +201,14 @@ def test_a_keras_source_is_converted_to_float_once(iris_project):
 
 
 def test_a_published_float_model_without_signatures_quantizes(tmp_path):
-    """TFLite Support's float MobileNet: the quantizer needs a signature, edgebuild adds serving_default."""
+    """TFLite Support's float MobileNet: the quantizer needs a signature, edgebuild adds serving_default; and it
+    stores its ops the pre-2020 way (deprecated_builtin_code only), which edgebuild fills in for the quantizer."""
     from edgebuild.recipe.schema import Quantization, TargetSpec
     from edgebuild.steps import quantizer
 
     published = (REPO / "tests/data/published/mobilenet_v1_0.25_224_1_default_1.tflite").read_bytes()
-    model = quantizer.with_signature(published)
-    assert quantizer.with_signature(model) == model
+    model = quantizer.for_quantizer(published)
+    assert quantizer.for_quantizer(model) == model
     rng = np.random.default_rng(0)
     samples = rng.uniform(-1, 1, (4, 224, 224, 3)).astype(np.float32)
     from ai_edge_litert.interpreter import Interpreter
@@ -220,8 +221,65 @@ def test_a_published_float_model_without_signatures_quantizes(tmp_path):
     shown = inspect_model(tmp_path / "q.tflite")
     assert set(shown.dtype_bytes) <= {"int8", "int32"} and shown.dtype_bytes["int8"] > 0
     assert len(quantized) < len(published) / 3
-    # (LiteRT 2.3.0 refuses to prepare this a8w8 MobileNetV1: the quantizer gives its CONV_2D weights
-    # nonzero zero points; the float model with the signature edgebuild added still runs unchanged)
     signatures = Interpreter(model_content=model).get_signature_list()
     assert signatures == {"serving_default": {"inputs": ["input"], "outputs": ["MobilenetV1/Predictions/Reshape_1"]}}
     np.testing.assert_array_equal(TFLiteRunner(model).run(samples[:2]), TFLiteRunner(published).run(samples[:2]))
+    # the a8w8 model runs in LiteRT (before the codes were filled in, LiteRT refused its CONV_2D weights' zero
+    # points), and its scores follow the float model's
+    float_scores, int8_scores = TFLiteRunner(model).run(samples), TFLiteRunner(quantized).run(samples)
+    cosine = np.sum(float_scores * int8_scores) / np.linalg.norm(float_scores) / np.linalg.norm(int8_scores)
+    assert cosine > 0.9, cosine
+
+
+def old_schema(model: bytes) -> bytes:
+    """`model` with its ops stored as models written before 2020 store them: deprecated_builtin_code only."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    tree = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model, 0))
+    for code in tree.operatorCodes:
+        code.deprecatedBuiltinCode, code.builtinCode = code.builtinCode, 0
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(tree.Pack(builder), b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_the_quantizer_quantizes_a_model_of_the_old_schema_and_a_model_it_skipped_is_refused(tmp_path):
+    """The LiteRT Quantizer reads builtin_code alone: given DeepLabV3's pre-2020 op codes as they are, it took every
+    op for ADD, quantized no weight, and the 'weight_only_int8' target shipped the float model (issue 31).
+    `shortfall` sees that in the quantizer's real output; with the codes filled in, every weight is int8."""
+    from edgebuild.recipe.schema import Quantization, TargetSpec
+    from edgebuild.steps import quantizer
+    from edgebuild.tflite.precision import precision, shortfall
+
+    model = old_schema((REPO / "models/digits_cnn_float.tflite").read_bytes())
+    rules = quantizer.base_recipe(None, TargetSpec(name="t", quantization=Quantization.weight_only_int8))
+    skipped, _ = quantizer.quantize(quantizer.with_signature(model), rules, [], tmp_path / "log")
+    weights = precision(skipped).weights
+    assert weights >= 3 and shortfall(skipped, "weight_only_int8") == \
+        f"quantized no weights (0 of {weights} weight tensors int8)"
+    quantized, _ = quantizer.quantize(quantizer.for_quantizer(model), rules, [], tmp_path / "log")
+    assert shortfall(quantized, "weight_only_int8") is None
+    assert precision(quantized).weights_by_dtype == {"int8": weights}
+
+
+def test_litert_refusing_a_model_is_one_line_with_what_to_do(tmp_path):
+    """LiteRT glues its messages together ('failed to delegate ... #65tflite/kernels/conv.cc:390 ...Node number 0
+    (CONV_2D) failed to prepare.'): the first real complaint comes first, with what the user can do."""
+    from edgebuild.recipe.schema import Quantization, TargetSpec
+    from edgebuild.steps import quantizer
+    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.complaints import one_line
+
+    published = (REPO / "tests/data/published/mobilenet_v1_0.25_224_1_default_1.tflite").read_bytes()
+    samples = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype(np.float32)
+    rules = quantizer.base_recipe(None, TargetSpec(name="t", quantization=Quantization.int8))
+    refused, _ = quantizer.quantize(quantizer.with_signature(published), rules, samples, tmp_path / "log")
+    with pytest.raises(RuntimeError) as error:
+        TFLiteRunner(refused).run(samples)
+    assert "Node number" in str(error.value)
+    line = one_line(str(error.value))
+    assert "\n" not in line and line.startswith("CONV_2D (node 0) failed to prepare: ")
+    assert "zero_point" in line and line.endswith(
+        "(the quantizer gave an op's weights a non-zero zero point, which LiteRT's kernel refuses: keep that op in "
+        "float (keep_float), or pick another mode or backend)")
