@@ -90,6 +90,10 @@ class RecipeLayout:
         """An int8 target's float model with the ranges calibration measured: the debugger's input."""
         return self.target_dir(target) / "calibrated.tflite"
 
+    def report_array(self, target: str, name: str) -> Path:
+        """A measured array the report draws (a segmenter's sample masks), kept out of metrics.json."""
+        return self.target_dir(target) / f"{name}.npy"
+
     def metrics(self, target: str) -> Path:
         return self.target_dir(target) / "metrics.json"
 

@@ -13,6 +13,12 @@ GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, in float32 and in this ord
 
 # --- raw values -> the model's input --------------------------------------------------------------
 
+def is_placeholder(label: str) -> bool:
+    """A label map's filler for an unused class index (COCO's '???'): no letter or digit. It keeps its position,
+    may repeat, and no dataset category may name it."""
+    return not any(c.isalnum() for c in label)
+
+
 def picture_values(image, color_mode: str):
     """A PIL picture's raw values as the apps read them: RGB 0..255, or gray from RGB by GRAY_WEIGHTS (not
     PIL's rounded integer "L", which the apps could only approximate), in float32."""

@@ -12,11 +12,13 @@ are, so such a model reads right there only when that works out to mean 0 and st
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import progress
 from ..errors import StepError
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
-from ..recipe.schema import IMAGE_SOURCES, DatasetSource
+from ..recipe.schema import IMAGE_SOURCES, DatasetSource, Quantization
 from ..steps.datasets import load_prepared
 from ..tflite.inspection import TensorInfo, inspect_model
 from ..tflite.metadata import LABELS_FILE, InputFacts, ModelFacts, mismatches, signatures, with_metadata
@@ -49,8 +51,14 @@ def picture(recipe: Recipe, shape) -> dict | None:
 def config(recipe: Recipe) -> dict:
     """The parts of the recipe the metadata says (the ship step's config)."""
     spec = recipe.spec
-    return {"name": recipe.name, "description": spec.description, "version": spec.version, "author": spec.author,
-            "license": spec.license, "labels": list(recipe.labels), "color": color(recipe)}
+    found = {"name": recipe.name, "description": spec.description, "version": spec.version, "author": spec.author,
+             "license": spec.license, "labels": list(recipe.labels), "color": color(recipe)}
+    source = recipe.source_facts
+    if source is not None and source.has_metadata:  # what survives from a .tflite source's own metadata
+        found["source"] = {"name": source.name, "description": source.description, "version": source.version,
+                           "author": source.author, "license": source.license,
+                           "normalization": source.normalization and [list(v) for v in source.normalization]}
+    return found
 
 
 def _image_kind(recipe: Recipe, tensor: TensorInfo, per_axis: int) -> str | None:
@@ -98,15 +106,27 @@ def _units(raw_range) -> str:
 
 
 def model_facts(recipe: Recipe, layout: RecipeLayout, target: str, model=None) -> ModelFacts:
-    """`model`: the target's inspect_model(), when the caller has it already."""
+    """`model`: the target's inspect_model(), when the caller has it already. A .tflite source's own metadata
+    survives: its name, and its description, version, author and license where the recipe gives none; a
+    target that is the source as it is (quantization: none) keeps the source's normalization too."""
     model = model or inspect_model(layout.model(target))
     (tensor_in,) = model.inputs
     outputs, labels, summary = recipe.kind.outputs_metadata(recipe, model, LABELS_FILE)
-    spec = recipe.spec
+    spec, source = recipe.spec, recipe.source_facts
+    if source is None or not source.has_metadata:
+        source = None
+    inputs = input_facts(recipe, layout, tensor_in)
+    if source is not None and source.normalization is not None and \
+            recipe.target(target).quantization == Quantization.none:
+        inputs = replace(inputs, mean=list(source.normalization[0]), std=list(source.normalization[1]))
+
+    def said(field: str):
+        return getattr(spec, field) or (getattr(source, field) if source is not None else None)
     return ModelFacts(
-        name=recipe.name, description=spec.description or f"{recipe.name}: {summary}",
-        version=spec.version, author=spec.author, license=spec.license,
-        input=input_facts(recipe, layout, tensor_in), outputs=outputs, labels=labels)
+        name=(source.name if source is not None and source.name else recipe.name),
+        description=said("description") or f"{recipe.name}: {summary}",
+        version=said("version"), author=said("author"), license=said("license"),
+        input=inputs, outputs=outputs, labels=labels)
 
 
 def shipped_bytes(recipe: Recipe, layout: RecipeLayout, target: str) -> bytes:

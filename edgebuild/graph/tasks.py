@@ -67,8 +67,10 @@ def split_by_cost(targets: list[TargetSpec]) -> tuple[list[TargetSpec], list[Tar
 
 def target_steps(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> list[Step]:
     """convert, evaluate, gate, inspect (and debug for int8) of one target."""
-    by_converter = recipe.backend(target) == "converter"
-    steps = [(convert if by_converter else quantizer).step(recipe, layout, target),
+    used = recipe.backend(target)
+    by_converter = used == "converter"
+    make = convert.as_is_step if used == "none" else convert.step if by_converter else quantizer.step
+    steps = [make(recipe, layout, target),
              evaluate.step(recipe, layout, target.name),
              gate.step(recipe, layout, target.name), inspection.step(recipe, layout, target.name)]
     if target.quantization == Quantization.int8 and by_converter:

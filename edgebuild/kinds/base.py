@@ -50,6 +50,9 @@ class TaskKind:
     verb: str  # the wrappers' method: classify, predict, segment
     report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
     report_reads_data: bool = False  # its report section shows the test split's first samples (data.npz)
+    # a measured value too large for metrics.json (a segmenter's sample masks): the evaluation saves it as
+    # build/<recipe>/<target>/<name>.npy, and the report puts it back into the target's metrics to draw it
+    report_arrays: tuple[str, ...] = ()
     shipped_outputs: int = 1  # the shipped model's outputs, which its standard metadata describes
     float_outputs: bool = False  # its models keep float32 outputs whatever a target's io (detection's op)
 

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from ..errors import RecipeError
 from . import checks
 from .messages import pydantic_problems
-from .schema import NAME_PATTERN, RecipeSpec, TargetSpec
+from ..tflite.flatbuffer import SourceFacts
+from .schema import NAME_PATTERN, Preprocess, RecipeSpec, TargetSpec
 from .yamlfile import parse, problem_lines
 
 RESERVED_TARGET_NAMES = checks.RESERVED_TARGET_NAMES
@@ -40,6 +41,13 @@ class Recipe:
     spec: RecipeSpec
     labels: tuple[str, ...]
     hash: str
+    preprocess: Preprocess | None = None  # what the build applies: the recipe's, or a .tflite source's own
+    preprocess_note: str | None = None  # where the recipe's preprocessing differs from the model's metadata
+    source_facts: SourceFacts | None = None  # a .tflite source's tensors and metadata, read when loaded
+
+    def __post_init__(self):
+        if self.preprocess is None:
+            object.__setattr__(self, "preprocess", self.spec.preprocess)
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -86,7 +94,7 @@ class Recipe:
         spec = self.spec
         dataset = spec.dataset.model_dump(mode="json", exclude={"test_path"} if spec.dataset.test_path is None else None)
         parts = [spec.model.model_dump(mode="json"), dataset,  # (test_path came later: unset, hashes stay as they were)
-                 spec.preprocess.model_dump(mode="json"), list(self.labels),
+                 self.preprocess.model_dump(mode="json"), list(self.labels),
                  target.model_dump(mode="json", exclude={"thresholds", "name"})]
         if spec.task.value != "classification":  # (classification's hash is what it was before tasks existed)
             parts.append(spec.task.value)
@@ -141,8 +149,11 @@ def load_recipe(path: Path, root: Path) -> Recipe:
         spec = RecipeSpec.model_validate(data)
     except ValidationError as exc:
         raise RecipeError(problem_lines(shown, lines, pydantic_problems(exc))) from None
-    labels, label_problems = checks.labels(spec, root)
-    problems = checks.cross_check(spec, root) + label_problems
+    facts, problems = checks.read_source_facts(spec, root)
+    labels, label_problems = checks.labels(spec, root, facts)
+    preprocess, note, preprocess_problems = checks.preprocessing(spec, facts)
+    problems += checks.cross_check(spec, root) + label_problems + preprocess_problems
+    problems += checks.quantized_source_problems(spec, facts)
     name = spec.name or path.stem.replace("_", "-")
     if name in RESERVED_RECIPE_NAMES:
         problems.append((("name",), f"'{name}' is reserved for a task of edgebuild's own; choose another name"))
@@ -152,8 +163,12 @@ def load_recipe(path: Path, root: Path) -> Recipe:
     problems += _app_name_problems(spec, name)
     if problems:
         raise RecipeError(problem_lines(shown, lines, problems))
-    digest = hashlib.sha256(json.dumps([spec.model_dump(mode="json"), labels], sort_keys=True).encode()).hexdigest()
-    return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest)
+    hashed = [spec.model_dump(mode="json"), labels]
+    if facts is not None:  # (what the model's metadata gave: a recipe without such a source hashes as before)
+        hashed.append(preprocess.model_dump(mode="json"))
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()
+    return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest,
+                  preprocess=preprocess, preprocess_note=note, source_facts=facts)
 
 
 def _app_name_problems(spec, name: str) -> list:

@@ -3,11 +3,14 @@ inside the project, targets that make sense together."""
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from pathlib import Path
 
 from ..kinds import COMMON_THRESHOLDS, KINDS, kind_of
+from ..processing import is_placeholder
 from ..runtimes import LITERT_LEVELS
+from ..tflite.flatbuffer import SourceFacts, source_facts
 from .messages import show_value
 from .schema import (
     CALIBRATED,
@@ -16,6 +19,8 @@ from .schema import (
     IMAGE_SOURCES,
     QUANTIZER_ONLY,
     DatasetSource,
+    Normalize,
+    Preprocess,
     Quantization,
     RecipeSpec,
 )
@@ -24,11 +29,25 @@ from .yamlfile import Loc
 RESERVED_TARGET_NAMES = {"source", "charts", "logs"}
 
 
-def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str]]]:
+def read_source_facts(spec: RecipeSpec, root: Path) -> tuple[SourceFacts | None, list[tuple[Loc, str]]]:
+    """A .tflite source's tensors and standard metadata (tflite/flatbuffer.py: no NumPy), or None."""
+    rel = spec.model.tflite
+    if rel is None or not rel.endswith(".tflite") or not (root / rel).is_file():
+        return None, []
+    try:
+        return source_facts((root / rel).read_bytes()), []
+    except (OSError, ValueError, IndexError, struct.error) as exc:
+        return None, [(("model", "tflite"), f"{rel} cannot be read as a TFLite model: {exc}")]
+
+
+def labels(spec: RecipeSpec, root: Path, facts: SourceFacts | None = None) -> tuple[list[str], list[tuple[Loc, str]]]:
     if spec.labels is None:
+        if facts is not None and facts.labels:  # the model's own, packed in its metadata, in its order
+            return _checked(list(facts.labels), ("model", "tflite"), f"the labels packed in {spec.model.tflite}")
         if kind_of(spec).labels_required:
+            packed = " (its metadata packs no label file)" if facts is not None else ""
             return [], [(("labels",), f"required for task {spec.task.value}; expected the class names in output "
-                                      "order: a list, or a file with one label per line")]
+                                      f"order: a list, or a file with one label per line{packed}")]
         return [], []
     if isinstance(spec.labels, str):
         path = root / spec.labels
@@ -37,12 +56,77 @@ def labels(spec: RecipeSpec, root: Path) -> tuple[list[str], list[tuple[Loc, str
         labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         labels = [str(label) for label in spec.labels]
+    return _checked(labels, ("labels",), "labels")
+
+
+def _checked(labels: list[str], loc: Loc, what: str) -> tuple[list[str], list[tuple[Loc, str]]]:
+    where = "" if what == "labels" else f" in {what}"
     if not labels:
-        return [], [(("labels",), "expected at least one label")]
-    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        return [], [(loc, f"expected at least one label{where}")]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1 and not is_placeholder(label)})
     if duplicates:
-        return labels, [(("labels",), f"expected unique labels; repeated: {', '.join(duplicates)}")]
+        return labels, [(loc, f"expected unique labels{where}; repeated: {', '.join(duplicates)} (only "
+                              "placeholders without a letter or digit, such as '???', may repeat)")]
     return labels, []
+
+
+def quantized_source_problems(spec: RecipeSpec, facts: SourceFacts | None) -> list[tuple[Loc, str]]:
+    """An already quantized .tflite source is built as it is: every other mode would quantize it again."""
+    what = facts.quantized() if facts is not None else None
+    if what is None:
+        return []
+    return [(("targets", i, "quantization"), f"{target.name}: {spec.model.tflite} is already quantized ({what}); "
+                                             f"a quantized .tflite source takes quantization: none (the model as it is)")
+            for i, target in enumerate(spec.targets) if target.quantization != Quantization.none]
+
+
+def preprocessing(spec: RecipeSpec, facts: SourceFacts | None) -> tuple[Preprocess, str | None, list[tuple[Loc, str]]]:
+    """The preprocessing the build applies, a note when the recipe's differs from the model's metadata, and
+    problems. A model with integer input is fed the raw values as the integers it takes (a uint8 image model
+    the pixels, as MediaPipe and apps feed it): the normalization that quantizing gives back exactly those.
+    A float model's NormalizationOptions apply when the recipe gives neither scale nor normalize."""
+    given = spec.preprocess
+    if facts is None or not facts.inputs:
+        return given, None, []
+    tensor = facts.inputs[0]
+    if tensor.dtype in ("uint8", "int8") and tensor.scale:
+        problems = [(("preprocess", name), f"{spec.model.tflite} takes {tensor.dtype} input, fed the raw values as "
+                                           f"they are (as MediaPipe and apps feed a {tensor.dtype} image model); "
+                                           f"leave {name} out")
+                    for name in ("scale", "normalize") if getattr(given, name) is not None]
+        raw = Normalize(mean=float(tensor.zero_point or 0), std=1.0 / tensor.scale)
+        return given.model_copy(update={"normalize": raw}), None, problems
+    if facts.normalization is None:
+        return given, None, []
+    mean, std = facts.normalization
+    if given.scale is None and given.normalize is None:
+        normalize = Normalize(mean=mean[0] if len(mean) == 1 else mean, std=std[0] if len(std) == 1 else std)
+        return given.model_copy(update={"normalize": normalize}), None, []
+    if given.normalize == "fit":
+        return given, (f"preprocess.normalize: fit, where {spec.model.tflite}'s metadata says mean {mean}, std "
+                       f"{std}: the recipe's is used"), []
+    scale = given.scale or 1.0
+    own_mean = [v / scale for v in _values(given.normalize.mean if given.normalize else 0.0)]
+    own_std = [v / scale for v in _values(given.normalize.std if given.normalize else 1.0)]
+    if _close(own_mean, mean) and _close(own_std, std):
+        return given, None, []
+    return given, (f"preprocess gives raw values mean {_shown(own_mean)}, std {_shown(own_std)}, where "
+                   f"{spec.model.tflite}'s metadata says mean {_shown(mean)}, std {_shown(std)}: the recipe's is used"), []
+
+
+def _values(value) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
+
+
+def _close(ours: list[float], theirs: list[float]) -> bool:
+    if len(ours) != len(theirs) and 1 not in (len(ours), len(theirs)):
+        return False
+    pairs = zip(ours * len(theirs), theirs * len(ours)) if 1 in (len(ours), len(theirs)) else zip(ours, theirs)
+    return all(abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in pairs)
+
+
+def _shown(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
 
 
 def cross_check(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
@@ -273,6 +357,8 @@ def backend(spec: RecipeSpec, target) -> str:
     has, else the TFLiteConverter."""
     if target.backend is not None:
         return target.backend
+    if target.quantization == Quantization.none:  # a .tflite as it is; any other source as float32
+        return "none" if spec.model.tflite is not None else "converter"
     if spec.model.tflite is not None or target.quantization in QUANTIZER_ONLY:
         return "litert_quantizer"
     return "converter"
@@ -283,6 +369,10 @@ QUANTIZER_LIMITS = ("min_output_snr_db", "min_output_cosine")
 
 def _check_backend(spec: RecipeSpec, root: Path, i: int, target) -> list[tuple[Loc, str]]:
     problems, used = [], backend(spec, target)
+    if target.quantization == Quantization.none and target.backend is not None and \
+            (spec.model.tflite is not None or target.backend == "litert_quantizer"):
+        problems.append((("targets", i, "backend"), "quantization: none quantizes nothing; leave backend out"))
+        return problems
     if used == "converter" and target.quantization in QUANTIZER_ONLY:
         problems.append((("targets", i, "backend"), f"{target.quantization.value} needs the LiteRT Quantizer; "
                                                     f"expected backend: litert_quantizer (or none)"))

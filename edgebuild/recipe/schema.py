@@ -45,6 +45,7 @@ ProjectPath = Annotated[str, AfterValidator(_inside_project)]
 class Quantization(str, Enum):
     """How a target is converted (QUANTIZATION_MODES says what each does)."""
 
+    none = "none"
     float32 = "float32"
     float16 = "float16"
     dynamic_int8 = "dynamic_int8"
@@ -57,6 +58,8 @@ class Quantization(str, Enum):
 
 
 QUANTIZATION_MODES = {
+    "none": "the source as it is: a .tflite source unchanged (the only mode for an already quantized one), any "
+            "other source converted as float32",
     "float32": "no quantization: the model as it is, in float32 (the largest and most exact)",
     "float16": "weights stored as float16 (half the size), computed in float32; the TFLiteConverter's only",
     "dynamic_int8": "weights int8, activations quantized on the fly per invoke (about a quarter of the size; a "
@@ -113,7 +116,9 @@ class ModelSpec(Strict):
 
     keras: Optional[ProjectPath] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
     tflite: Optional[ProjectPath] = Field(
-        None, description="A float .tflite model (e.g. a published one): quantized by the LiteRT Quantizer only.")
+        None, description="A .tflite model (a published one, say): a float one is quantized by the LiteRT Quantizer; "
+        "an already quantized one is built as it is (quantization: none). Labels, normalization and the model's "
+        "name, author and license are taken from its standard metadata where the recipe leaves them out.")
     saved_model: Optional[ProjectPath] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
     script: Optional[ProjectPath] = Field(
         None,
@@ -310,7 +315,9 @@ class RecipeSpec(Strict):
     preprocess: Preprocess = Field(default_factory=Preprocess)
     labels: Optional[Union[list[str], ProjectPath]] = Field(
         None, description="Class names in output order, or a file with one label per line. Required for "
-        "classification and segmentation; for regression, optional names of the k outputs.")
+        "classification, segmentation and detection, unless a .tflite source packs them in its metadata; for "
+        "regression, optional names of the k outputs. A label that repeats and has no letter or digit (COCO's "
+        "'???') is a placeholder: it keeps its position and no dataset category may name it.")
     detection: Optional[DetectionSpec] = Field(
         None, description="task: detection: the anchors and the post-processing that turns box encodings and scores "
         "into detections.")

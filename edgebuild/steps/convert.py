@@ -1,5 +1,6 @@
 """Quantization modes -> TFLiteConverter settings, and the convert step.
 
+    none          the source as it is: a .tflite copied (as_is_step), any other source as float32
     float32       no optimization
     float16       weights stored as float16
     dynamic_int8  weights int8, activations float (dynamic-range quantization)
@@ -51,6 +52,7 @@ def _int16x8(converter, tf, target: TargetSpec) -> None:
 
 
 MODES: dict[Quantization, Callable] = {
+    Quantization.none: _float32,  # (a .tflite source's `none` is copied: as_is_step)
     Quantization.float32: _float32,
     Quantization.float16: _float16,
     Quantization.dynamic_int8: _dynamic_int8,
@@ -87,6 +89,19 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
                 writes=(layout.model(target.name), *kept_calibration(layout, target),
                         *((layout.mixed(target.name),) if target.keep_float is not None else ())),
                 config=config, log=layout.log(f"convert/{target.name}"))
+
+
+def as_is_step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
+    """convert/<t> of `quantization: none` on a .tflite source: the source model, byte for byte."""
+    return Step(f"convert/{target.name}", "the source model as it is", copy_source, (recipe, layout, target.name),
+                reads=(source_model_path(recipe, layout),), writes=(layout.model(target.name),),
+                config={"quantization": "none"}, log=layout.log(f"convert/{target.name}"))
+
+
+def copy_source(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
+    data = source_model_path(recipe, layout).read_bytes()
+    write_bytes(layout.model(target_name), data)
+    return len(data)
 
 
 def kept_calibration(layout: RecipeLayout, target: TargetSpec) -> tuple:
@@ -177,7 +192,7 @@ def convert(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
             raise StepError(f"{recipe.where(target_name)}: keep_float: this TensorFlow calibrated other than "
                             f"edgebuild knows, so ops cannot be kept in float (full output: {recipe.shown(log)})")
         flatbuffer = mixed.keep_float(recipe, layout, target, calibrated[0], log)
-    problem = shortfall(flatbuffer, target.quantization.value)
+    problem = shortfall(flatbuffer, target.quantization.value, target.keep_float is not None)
     if problem:
         raise StepError(f"{recipe.where(target_name)}: the TFLiteConverter {problem}{_why_not(flatbuffer, target)}; "
                         f"nothing was written (full output: {recipe.shown(log)})")

@@ -16,7 +16,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..kinds.segmentation import resize_nearest
 from ..layout import RecipeLayout, write_bytes, write_json
-from ..processing import GRAY_WEIGHTS, apply_preprocess, picture_values, resize_bilinear, to_gray  # noqa: F401 (shared with the Linux package)
+from ..processing import GRAY_WEIGHTS, apply_preprocess, is_placeholder, picture_values, resize_bilinear, to_gray  # noqa: F401 (shared with the Linux package)
 from ..recipe import Recipe
 from ..recipe.schema import DatasetSource, Preprocess
 
@@ -74,13 +74,13 @@ def _load_image_folder(recipe: Recipe):
 
     folder = recipe.path(recipe.spec.dataset.path)
     color_mode = recipe.spec.dataset.color_mode
-    size = recipe.spec.preprocess.resize
+    size = recipe.preprocess.resize
     xs, ys = [], []
     for path in image_files(folder):
         label = path.parent.name
-        if label not in recipe.labels:
+        if label not in recipe.labels or is_placeholder(label):
             raise StepError(f"{recipe.where()}: dataset.path: folder {label!r} in {recipe.spec.dataset.path} "
-                            f"is not one of the labels ({', '.join(recipe.labels)})")
+                            f"is not one of the labels ({_shown_labels(recipe.labels)})")
         try:
             with Image.open(path) as image:
                 pixels = picture_values(image, color_mode)
@@ -143,7 +143,7 @@ def _load_mask_folder(recipe: Recipe):
     if not pictures:
         raise StepError(f"{where}: no PNG or JPEG pictures in {rel}/images/")
     color_mode = recipe.spec.dataset.color_mode
-    size = recipe.spec.preprocess.resize
+    size = recipe.preprocess.resize
     n_labels = len(recipe.labels)
     xs, ys = [], []
     for picture in pictures:
@@ -200,6 +200,12 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
+def _shown_labels(labels) -> str:
+    """The labels a category or folder may name, without placeholders, and at most 20 of them."""
+    named = [label for label in labels if not is_placeholder(label)]
+    return ", ".join(named[:20]) + (f", ... ({len(named)} in all)" if len(named) > 20 else "")
+
+
 def coco_pictures(recipe: Recipe, rel: str) -> list[tuple[Path, int, list]]:
     """(picture path, image id, [(label index, x, y, w, h, iscrowd), ...]) of every image of a COCO file,
     in image id order, checked: categories named by the labels, ids that exist, boxes of four numbers."""
@@ -211,9 +217,10 @@ def coco_pictures(recipe: Recipe, rel: str) -> list[tuple[Path, int, list]]:
     for entry in data["categories"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not isinstance(entry.get("name"), str):
             raise StepError(f"{where}: category {entry!r:.80}: expected an object with an integer id and a name")
-        if entry["name"] not in labels:
-            raise StepError(f"{where}: category {entry['name']!r} (id {entry['id']}) is not one of the labels "
-                            f"({', '.join(labels)}); expected every category named in labels")
+        if entry["name"] not in labels or is_placeholder(entry["name"]):
+            placeholder = " names a placeholder of the label map" if entry["name"] in labels else " is not one of the labels"
+            raise StepError(f"{where}: category {entry['name']!r} (id {entry['id']}){placeholder} "
+                            f"({_shown_labels(labels)}); expected every category named in labels")
         categories[entry["id"]] = labels.index(entry["name"])
     images = {}
     for entry in data["images"]:
@@ -257,7 +264,7 @@ def _load_coco_file(recipe: Recipe, rel: str):
 
     where = f"{recipe.where()}: dataset: {rel}"
     color_mode = recipe.spec.dataset.color_mode
-    size = recipe.spec.preprocess.resize
+    size = recipe.preprocess.resize
     xs, packed = [], []
     for path, ident, boxes in coco_pictures(recipe, rel):
         try:
@@ -392,10 +399,10 @@ def prepare(recipe: Recipe) -> tuple[Split, dict]:
     split.y_test = recipe.kind.prepare_y(recipe, split.y_test, "test")
     if split.y_train is not None:
         split.y_train = recipe.kind.prepare_y(recipe, split.y_train, "train")
-    if recipe.spec.preprocess.normalize == "fit" and split.x_train is None:
+    if recipe.preprocess.normalize == "fit" and split.x_train is None:
         raise StepError(f"{recipe.where()}: preprocess.normalize: fit needs a training split; "
                         f"{spec.path} has no x_train")
-    resolved = resolve_preprocess(recipe.spec.preprocess, split.x_train)
+    resolved = resolve_preprocess(recipe.preprocess, split.x_train)
     resolved["raw_range"] = raw_range(split.x_train if split.x_train is not None else split.x_test)
     split.golden_raw = apply_preprocess(split.x_test[:GOLDEN_CANDIDATES], {**resolved, "scale": None, "mean": None})
     split.x_test = apply_preprocess(split.x_test, resolved)
@@ -413,6 +420,8 @@ def write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
 
     from .. import progress
 
+    if recipe.preprocess_note:  # the recipe's preprocessing wins over the model's metadata: said once, when it applies
+        progress.say(f"warning: {recipe.preprocess_note}")
     if progress.tensorflow_imported() or progress.verbose() or current_process().daemon:
         _write_prepared(recipe, layout)  # (a Dask worker is a daemon process: it may not start children)
         return
@@ -468,7 +477,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
                 reads=reads, writes=(layout.data, layout.preprocess),
                 config={"dataset": spec.dataset.model_dump(mode="json"),
-                        "preprocess": spec.preprocess.model_dump(mode="json"),
+                        "preprocess": recipe.preprocess.model_dump(mode="json"),
                         "labels": list(recipe.labels), "task": recipe.spec.task.value, "format": FORMAT,
                         **({"gray": "bt601-float32"} if spec.dataset.source in PICTURE_FILES and spec.dataset.color_mode == "grayscale"
                            else {})},

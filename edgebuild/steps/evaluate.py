@@ -59,7 +59,7 @@ def step(recipe: Recipe, layout: RecipeLayout, target: str) -> Step:
                 (recipe, layout, target),
                 reads=(layout.model(target), layout.data, layout.reference, *validation,
                        *((layout.preprocess,) if recipe.spec.bundles.micro.enabled else ())),  # (flash: mean and std)
-                writes=(layout.metrics(target),),
+                writes=(layout.metrics(target), *(layout.report_array(target, n) for n in recipe.kind.report_arrays)),
                 config={**SETTINGS, **({"micro": "tflm"} if recipe.spec.bundles.micro.enabled else {})},
                 log=layout.log(f"evaluate/{target}"))
 
@@ -80,8 +80,11 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
         with progress.tool_output(layout.log("reference")):
             outputs = recipe.kind.from_model(recipe, predict(model, data.x_test))
     info = SourceInfo.read(layout)
+    measured = recipe.kind.measure(recipe, outputs, data.y_test)
+    for name in recipe.kind.report_arrays:  # (the report draws the targets' only)
+        measured.pop(name, None)
     result = {
-        **recipe.kind.measure(recipe, outputs, data.y_test),
+        **measured,
         "n_test": int(len(data.y_test)),
         "format": info.format,
         "params": info.params,
@@ -163,6 +166,19 @@ class TFLiteRunner:
                 self._batch = len(chunk)
             outputs.append(self.dequantize(self.invoke(self.quantize(chunk))))
         return np.concatenate(outputs)
+
+
+def write_array(path, values) -> None:
+    """An array as .npy, written whole or not at all, the same bytes for the same values."""
+    import io
+
+    import numpy as np
+
+    from ..layout import write_bytes
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(values), allow_pickle=False)
+    write_bytes(path, buffer.getvalue())
 
 
 def latency_ms(model_path, sample) -> tuple[float, float, int]:
@@ -273,6 +289,8 @@ def evaluate_target(recipe: Recipe, layout: RecipeLayout, target: str) -> dict:
         raise StepError(f"{recipe.where(target)}: LiteRT cannot run the model: {one_line(str(exc), type(exc).__name__)} "
                         f"(full output: {recipe.shown(log)})") from exc
     measured = recipe.kind.measure(recipe, outputs, data.y_test)
+    for name in recipe.kind.report_arrays:  # pictures for the report: their own files, not metrics.json
+        write_array(layout.report_array(target, name), measured.pop(name))
     metrics = {
         **measured,
         **recipe.kind.compare(measured, read_json(layout.reference)),

@@ -254,7 +254,7 @@ def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> i
         raise StepError(f"{recipe.where(target_name)}: {target.quantization.value} with the LiteRT Quantizer "
                         f"failed: {one_line(str(exc), type(exc).__name__)} (full output: {recipe.shown(log)})") from exc
     if target.quantization != Quantization.custom:  # (a custom recipe promises no dtype)
-        problem = shortfall(quantized, target.quantization.value)
+        problem = shortfall(quantized, target.quantization.value, target.keep_float is not None)
         if problem:
             raise StepError(f"{recipe.where(target_name)}: the LiteRT Quantizer {problem}; nothing was written "
                             f"(full output: {recipe.shown(log)})")

@@ -62,6 +62,12 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
     focus = shipped or max(targets, key=lambda t: (sign * t["metrics"][kind.primary], -t["metrics"]["size_bytes"]))["name"]
     focus_target = next(t for t in targets if t["name"] == focus)
     data = load_prepared(layout, "golden_raw", "y_test") if kind.report_reads_data else None
+    if kind.report_arrays:
+        import numpy as np
+
+        for target in summary["targets"]:  # (kept out of metrics.json: evaluate.write_array)
+            target["metrics"].update({name: np.load(layout.report_array(target["name"], name)).tolist()
+                                      for name in kind.report_arrays})
     section, files = kind.report_context(summary, focus_target, data)
     thresholds = [name for name in (*kind.thresholds, *THRESHOLD_ORDER) if any(name in t["thresholds"] for t in targets)]
     gate_rows = []
@@ -156,6 +162,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),
                 reads=(layout.summary, *(layout.inspection(n) for n in names), *(layout.quant_debug(n) for n in debugged),
                        *(layout.mixed(n) for n in mixed), *((layout.data,) if kind.report_reads_data else ()),
+                       *(layout.report_array(n, a) for n in names for a in kind.report_arrays),
                        *template_files(recipe, "report")),
                 writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in chart_names(kind)),
                         *(layout.charts_dir / f"mixed-{n}.svg" for n in searched),

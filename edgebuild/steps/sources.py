@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import runpy
 import shutil
@@ -367,16 +368,15 @@ def _shapes(model) -> tuple[list, list[list], int | None]:
 
 
 def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None]:
-    """(input shape, output shapes, all without batch; parameter count) of a float .tflite, from its flatbuffer."""
+    """(input shape, output shapes, all without batch; parameter count) of a .tflite, from its flatbuffer."""
     from ..tflite.inspection import inspect_model
 
     model = inspect_model(path)
     if len(model.inputs) != 1:
         raise StepError(f"expected a model with one input; it has {len(model.inputs)}")
-    if model.inputs[0].dtype != "float32" or any(t.dtype in ("int8", "int4") and t.constant for t in model.tensors):
-        raise StepError("expected a float .tflite (float32 input and weights): the LiteRT Quantizer quantizes "
-                        "float models")
-    params = sum(int(t.bytes // 4) for t in model.tensors if t.constant and t.dtype == "float32")
+    # (an already quantized model is taken as it is: the recipe's check allows it quantization: none only)
+    params = sum(math.prod(t.shape) for t in model.tensors
+                 if t.constant and t.dtype in ("float32", "float16", "int8", "uint8", "int4", "int16"))
     return model.inputs[0].shape[1:], [list(o.shape[1:]) for o in model.outputs], params
 
 

@@ -52,12 +52,12 @@ def precision(model: bytes) -> Precision:
     return Precision(sum(weights.values()), weights, sum(activations.values()), activations, largest)
 
 
-def shortfall(model: bytes, mode: str) -> str | None:
+def shortfall(model: bytes, mode: str, kept_float: bool = False) -> str | None:
     """Why `model` is not what quantization `mode` says (None when it is, or when the mode promises no
     dtype: float32, none, custom). A model without weights passes the weight checks: there is nothing to
-    quantize."""
+    quantize; so does one whose recipe kept ops in float (`kept_float`: keep_float may keep every weighted op)."""
     found = precision(model)
-    if mode in WEIGHT_MODES and found.weights and not found.weights_in(*INTEGER_WEIGHTS):
+    if mode in WEIGHT_MODES and found.weights and not kept_float and not found.weights_in(*INTEGER_WEIGHTS):
         wanted = "int4" if mode in INT4_MODES else "int8"
         return f"quantized no weights (0 of {found.weights} weight tensors {wanted})"
     if mode == "int8" and found.activations and not found.activations_in("int8", "uint8"):

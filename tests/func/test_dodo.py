@@ -34,7 +34,7 @@ def test_doit_with_a_bad_recipe_exits_2_with_one_line(iris_project):
     iris_project.edit("recipes/iris.yaml", "quantization: float32", "quantization: int4")
     result = doit(iris_project)
     assert result.returncode == 2
-    assert result.stderr == ("recipes/iris.yaml:10: targets[0].quantization: expected one of float32, float16, "
+    assert result.stderr == ("recipes/iris.yaml:10: targets[0].quantization: expected one of none, float32, float16, "
                              "dynamic_int8, int8, int16x8, weight_only_int8, weight_only_int4, dynamic_int4, custom; got 'int4'\n")
 
 

@@ -144,6 +144,14 @@ def test_reports_show_each_kind_and_the_index_each_task(kinds):
     html = kinds.path("build/shapes/report.html").read_text()
     assert "IoU per class" in html and 'src="data:image/png;base64,' in html
     assert kinds.path("build/shapes/charts/masks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the masks the report draws are files of their own, not part of metrics.json (issue 31: 3 MB for DeepLabV3)
+    import numpy as np
+
+    for target in ("fp32", "int8"):
+        metrics = json.loads(kinds.path(f"build/shapes/{target}/metrics.json").read_text())
+        masks = np.load(kinds.path(f"build/shapes/{target}/sample_masks.npy"))
+        assert "sample_masks" not in metrics and masks.ndim == 3 and masks.shape[0] >= 1
+    assert "sample_masks" not in kinds.path("build/shapes/summary.json").read_text()
     regression = kinds.path("build/diabetes/report.md").read_text()
     assert "![predicted against true](charts/predicted.svg)" in regression and "| MAE |" in regression
     assert kinds.path("build/diabetes/charts/residuals.svg").exists()

@@ -282,3 +282,29 @@ def test_min_parser_version_follows_tflite_supports_rules():
             assert tflite_metadata.min_parser_version(tree) == tree.minParserVersion.decode(), path.name
             checked.add(tree.minParserVersion.decode())
     assert len(checked) >= 2, checked  # more than the default 1.0.0
+
+
+@pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: p.name)
+def test_the_light_reader_agrees_with_the_generated_ones(path):
+    """tflite/flatbuffer.py reads a recipe's .tflite source without NumPy; it must read what the flatc-generated
+    readers read: tensor types and quantization, and the metadata's fields, normalization and labels."""
+    from edgebuild.tflite.flatbuffer import source_facts
+    from edgebuild.tflite.inspection import inspect_model
+    from edgebuild.tflite.metadata import read
+
+    data = path.read_bytes()
+    facts, shown, metadata = source_facts(data), inspect_model(path), read(data)
+    for light, full in ((facts.inputs, shown.inputs), (facts.outputs, shown.outputs)):
+        assert [(t.name, t.dtype, t.shape) for t in light] == [(t.name, t.dtype, t.shape) for t in full]
+        assert [t.scale for t in light] == [t.scales[0] if t.scales else None for t in full]
+        assert [t.zero_point for t in light] == [t.zero_points[0] if t.scales else None for t in full]
+    assert facts.has_metadata == (metadata is not None)
+    if metadata is None:
+        return
+    for key in ("name", "description", "version", "author", "license"):
+        assert getattr(facts, key) == metadata[key], key
+    assert facts.labels == metadata["labels"]
+    given = metadata["subgraphs"][0]["inputs"] if metadata["subgraphs"] else []
+    normalization = given[0].get("normalization") if given else None
+    assert facts.normalization == (None if normalization is None else (normalization["mean"], normalization["std"]))
+    assert facts.image == (given[0]["color_space"].lower() if given and "color_space" in given[0] else None)

@@ -71,7 +71,7 @@ def test_schema_errors_all_at_once_with_lines(root):
     assert problems(root, "r.yaml", text) == [
         "recipes/r.yaml:3: model.scrpt: unknown field; did you mean 'script'? "
         "expected one of keras, tflite, saved_model, script, args, inputs, isolated",
-        "recipes/r.yaml:9: targets[1].quantization: expected one of float32, float16, dynamic_int8, int8, int16x8, "
+        "recipes/r.yaml:9: targets[1].quantization: expected one of none, float32, float16, dynamic_int8, int8, int16x8, "
         "weight_only_int8, weight_only_int4, dynamic_int4, custom; "
         "got 'int4'",
         "recipes/r.yaml:11: thresholds.min_accuracy: expected a valid number, unable to parse string as a number; "
@@ -127,7 +127,8 @@ targets:
         "recipes/r.yaml:8: preprocess.resize: applies to image datasets only; sklearn_wine is tabular",
         "recipes/r.yaml:9: preprocess.normalize: expected as many std values as mean values; got 1 and 2",
         "recipes/r.yaml:9: preprocess.normalize.std: expected non-zero values",
-        "recipes/r.yaml:10: labels: expected unique labels; repeated: a",
+        "recipes/r.yaml:10: labels: expected unique labels; repeated: a (only placeholders without a letter or digit, "
+        "such as '???', may repeat)",
         "recipes/r.yaml:12: targets[0].name: 'source' is reserved for build/<recipe>/source/",
         "recipes/r.yaml:12: targets[0].calibration_samples: applies to int8 and int16x8 targets only",
         "recipes/r.yaml:13: targets[1].io: applies to int8 targets only",
