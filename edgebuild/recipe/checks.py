@@ -42,8 +42,8 @@ def read_source_facts(spec: RecipeSpec, root: Path) -> tuple[SourceFacts | None,
 
 def labels(spec: RecipeSpec, root: Path, facts: SourceFacts | None = None) -> tuple[list[str], list[tuple[Loc, str]]]:
     if spec.labels is None:
-        if facts is not None and facts.labels:  # the model's own, packed in its metadata, in its order
-            return _checked(list(facts.labels), ("model", "tflite"), f"the labels packed in {spec.model.tflite}")
+        if facts is not None and facts.labels:  # the model's own, packed in its metadata, in its order, as they
+            return list(facts.labels), []       # are (ImageNet's map names two classes 'crane', two 'maillot')
         if kind_of(spec).labels_required:
             packed = " (its metadata packs no label file)" if facts is not None else ""
             return [], [(("labels",), f"required for task {spec.task.value}; expected the class names in output "

@@ -206,3 +206,57 @@ def test_a_model_without_packed_labels_needs_the_recipes(tmp_path):
     assert str(error.value) == ("recipes/digits.yaml:1: labels: required for task classification; expected the class "
                                 "names in output order: a list, or a file with one label per line (its metadata "
                                 "packs no label file)")
+
+
+CLASSIFIER = """\
+import json, sys
+import numpy as np
+import mediapipe as mp
+from mediapipe.tasks import python as tasks
+from mediapipe.tasks.python import vision
+
+model, pictures = sys.argv[1], np.load(sys.argv[2])
+options = vision.ImageClassifierOptions(base_options=tasks.BaseOptions(model_asset_path=model), max_results=3)
+classifier = vision.ImageClassifier.create_from_options(options)
+found = []
+for pixels in pictures:
+    result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(pixels)))
+    found.append([[c.category_name, c.score] for c in result.classifications[0].categories])
+print(json.dumps({"top": found}))
+"""
+
+
+def test_a_published_uint8_classifier_ships_with_its_labels_and_mediapipe_reads_it(tmp_path):
+    """TFLite Support's quantized MobileNetV1 (1001 labels in its metadata), as it is, on scikit-learn's two
+    bundled photographs: MediaPipe's ImageClassifier on the shipped model ranks as LiteRT does on the raw pixels."""
+    from sklearn.datasets import load_sample_images
+
+    from edgebuild.processing import resize_bilinear
+    from edgebuild.steps.evaluate import TFLiteRunner
+
+    photos = np.stack([resize_bilinear(p[None].astype(np.float32), (224, 224))[0] for p in load_sample_images().images])
+    project = Project(tmp_path / "p")
+    (project.root / "models").mkdir(parents=True)
+    shutil.copy(REPO / "tests/data/published/mobilenet_v1_0.25_224_quant.tflite", project.root / "models")
+    np.savez(project.root / "photos.npz", x_test=np.round(photos), y_test=np.array([0, 0]))
+    project.write("recipes/mobilenet.yaml", """\
+        model: {tflite: models/mobilenet_v1_0.25_224_quant.tflite}
+        dataset: {source: npz, path: photos.npz, color_mode: rgb}
+        targets: [{name: asis, quantization: none}]
+        """)
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    recipe = load_recipe(project.path("recipes/mobilenet.yaml"), project.root)
+    assert len(recipe.labels) == 1001 and recipe.labels[0] == "background"
+    shipped = project.path("build/mobilenet/shipped.tflite")
+    pictures = np.round(photos).astype(np.uint8)
+    found = mediapipe_task.run(CLASSIFIER, shipped, pictures, tmp_path)
+    runner = TFLiteRunner(shipped)
+    for i, top in enumerate(found["top"]):
+        raw = runner.interpreter
+        raw.set_tensor(runner.input["index"], pictures[i][None])
+        raw.invoke()
+        scores = runner.dequantize(raw.get_tensor(runner.output["index"]))[0]
+        best = np.argsort(-scores, kind="stable")[:3]
+        assert top[0][0] == recipe.labels[best[0]]
+        assert abs(top[0][1] - scores[best[0]]) <= 1e-6
