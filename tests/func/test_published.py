@@ -260,3 +260,14 @@ def test_a_published_uint8_classifier_ships_with_its_labels_and_mediapipe_reads_
         best = np.argsort(-scores, kind="stable")[:3]
         assert top[0][0] == recipe.labels[best[0]]
         assert abs(top[0][1] - scores[best[0]]) <= 1e-6
+
+
+def test_none_on_a_keras_source_is_its_float32_conversion(iris_project):
+    iris_project.edit("recipes/iris.yaml", "  - {name: fp32, quantization: float32}",
+                      "  - {name: fp32, quantization: float32}\n  - {name: raw, quantization: none}")
+    result = iris_project.build()
+    assert result.exit_code == 0, result.failures
+    raw = iris_project.path("build/iris/raw/model.tflite").read_bytes()
+    assert raw == iris_project.path("build/iris/fp32/model.tflite").read_bytes()
+    summary = json.loads(iris_project.path("build/iris/summary.json").read_text())
+    assert {t["name"]: t["backend"] for t in summary["targets"]}["raw"] == "converter"
