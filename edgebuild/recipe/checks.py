@@ -56,17 +56,12 @@ def labels(spec: RecipeSpec, root: Path, facts: SourceFacts | None = None) -> tu
         labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         labels = [str(label) for label in spec.labels]
-    return _checked(labels, ("labels",), "labels")
-
-
-def _checked(labels: list[str], loc: Loc, what: str) -> tuple[list[str], list[tuple[Loc, str]]]:
-    where = "" if what == "labels" else f" in {what}"
     if not labels:
-        return [], [(loc, f"expected at least one label{where}")]
+        return [], [(("labels",), "expected at least one label")]
     duplicates = sorted({label for label in labels if labels.count(label) > 1 and not is_placeholder(label)})
     if duplicates:
-        return labels, [(loc, f"expected unique labels{where}; repeated: {', '.join(duplicates)} (only "
-                              "placeholders without a letter or digit, such as '???', may repeat)")]
+        return labels, [(("labels",), f"expected unique labels; repeated: {', '.join(duplicates)} (only "
+                                      "placeholders without a letter or digit, such as '???', may repeat)")]
     return labels, []
 
 
@@ -82,17 +77,16 @@ def quantized_source_problems(spec: RecipeSpec, facts: SourceFacts | None) -> li
 
 def preprocessing(spec: RecipeSpec, facts: SourceFacts | None) -> tuple[Preprocess, str | None, list[tuple[Loc, str]]]:
     """The preprocessing the build applies, a note when the recipe's differs from the model's metadata, and
-    problems. A model with integer input is fed the raw values as the integers it takes (a uint8 image model
-    the pixels, as MediaPipe and apps feed it): the normalization that quantizing gives back exactly those.
-    A float model's NormalizationOptions apply when the recipe gives neither scale nor normalize."""
+    problems. A uint8 model is fed the raw values as the integers it takes (an image model the pixels, as
+    MediaPipe and apps feed it): the normalization whose quantization gives back exactly those. Otherwise a
+    model's NormalizationOptions apply when the recipe gives neither scale nor normalize."""
     given = spec.preprocess
     if facts is None or not facts.inputs:
         return given, None, []
     tensor = facts.inputs[0]
-    if tensor.dtype in ("uint8", "int8") and tensor.scale:
-        problems = [(("preprocess", name), f"{spec.model.tflite} takes {tensor.dtype} input, fed the raw values as "
-                                           f"they are (as MediaPipe and apps feed a {tensor.dtype} image model); "
-                                           f"leave {name} out")
+    if tensor.dtype == "uint8" and tensor.scale:
+        problems = [(("preprocess", name), f"{spec.model.tflite} takes uint8 input, fed the raw values as they are "
+                                           f"(as MediaPipe and apps feed a uint8 image model); leave {name} out")
                     for name in ("scale", "normalize") if getattr(given, name) is not None]
         raw = Normalize(mean=float(tensor.zero_point or 0), std=1.0 / tensor.scale)
         return given.model_copy(update={"normalize": raw}), None, problems
@@ -102,16 +96,15 @@ def preprocessing(spec: RecipeSpec, facts: SourceFacts | None) -> tuple[Preproce
     if given.scale is None and given.normalize is None:
         normalize = Normalize(mean=mean[0] if len(mean) == 1 else mean, std=std[0] if len(std) == 1 else std)
         return given.model_copy(update={"normalize": normalize}), None, []
+    theirs = f"{spec.model.tflite}'s metadata says mean {_shown(mean)}, std {_shown(std)}: the recipe's is used"
     if given.normalize == "fit":
-        return given, (f"preprocess.normalize: fit, where {spec.model.tflite}'s metadata says mean {mean}, std "
-                       f"{std}: the recipe's is used"), []
-    scale = given.scale or 1.0
+        return given, f"preprocess.normalize: fit, where {theirs}", []
+    scale = given.scale or 1.0  # the recipe's ((raw * scale) - m) / d is (raw - m / scale) / (d / scale)
     own_mean = [v / scale for v in _values(given.normalize.mean if given.normalize else 0.0)]
     own_std = [v / scale for v in _values(given.normalize.std if given.normalize else 1.0)]
     if _close(own_mean, mean) and _close(own_std, std):
         return given, None, []
-    return given, (f"preprocess gives raw values mean {_shown(own_mean)}, std {_shown(own_std)}, where "
-                   f"{spec.model.tflite}'s metadata says mean {_shown(mean)}, std {_shown(std)}: the recipe's is used"), []
+    return given, f"preprocess gives raw values mean {_shown(own_mean)}, std {_shown(own_std)}, where {theirs}", []
 
 
 def _values(value) -> list[float]:
@@ -119,9 +112,11 @@ def _values(value) -> list[float]:
 
 
 def _close(ours: list[float], theirs: list[float]) -> bool:
-    if len(ours) != len(theirs) and 1 not in (len(ours), len(theirs)):
+    """The same values within float32 rounding, one value standing for every channel."""
+    count = max(len(ours), len(theirs))
+    if {len(ours), len(theirs)} - {1, count}:
         return False
-    pairs = zip(ours * len(theirs), theirs * len(ours)) if 1 in (len(ours), len(theirs)) else zip(ours, theirs)
+    pairs = ((ours[i % len(ours)], theirs[i % len(theirs)]) for i in range(count))
     return all(abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in pairs)
 
 
