@@ -81,7 +81,7 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
     else:
         mean, std = np.zeros(1), np.full(1, 1.0 / scale)
     prepared = load_prepared(layout, "x_train", "x_test")  # (a published model's recipe may have test data only)
-    x_train = prepared.x_train if prepared.x_train is not None else prepared.x_test
+    x_train = prepared.x_train if prepared.x_train is not None and len(prepared.x_train) else prepared.x_test
     values = x_train.reshape(-1, x_train.shape[-1]) if len(mean) > 1 else x_train.reshape(-1, 1)
     low, high = values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64)
     if tensor.scales:  # quantized input: the integers the model takes

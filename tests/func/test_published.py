@@ -271,3 +271,36 @@ def test_none_on_a_keras_source_is_its_float32_conversion(iris_project):
     assert raw == iris_project.path("build/iris/fp32/model.tflite").read_bytes()
     summary = json.loads(iris_project.path("build/iris/summary.json").read_text())
     assert {t["name"]: t["backend"] for t in summary["targets"]}["raw"] == "converter"
+
+
+def test_deeplab_as_it_is_and_its_weights_in_int8(tmp_path):
+    """TFLite Support's DeepLabV3 (float, pre-2020 op codes; labels and normalization in its metadata) on its own
+    test picture, against TFLite Support's golden category mask: the model's normalization, read from its
+    metadata, gives that mask; and weight_only_int8 stores every weight in int8 (it stayed float: issue 31)."""
+    from edgebuild.tflite.precision import precision
+
+    project = Project(tmp_path / "p")
+    (project.root / "models").mkdir(parents=True)
+    shutil.copy(REPO / "tests/data/published/deeplabv3.tflite", project.root / "models")
+    shutil.copytree(REPO / "tests/data/published/deeplab", project.root / "pictures")
+    project.write("recipes/deeplab.yaml", """\
+        task: segmentation
+        model: {tflite: models/deeplabv3.tflite}
+        dataset: {source: mask_folder, path: pictures}
+        targets: [{name: asis, quantization: none}, {name: w8, quantization: weight_only_int8}]
+        thresholds: {min_pixel_accuracy: 0.9}
+        bundles: {android: {enabled: false}, ios: {enabled: false}, linux: {enabled: false}}
+        """)
+    result = project.build()
+    assert result.exit_code == 0, result.failures
+    recipe = load_recipe(project.path("recipes/deeplab.yaml"), project.root)
+    assert recipe.labels[13] == "horse" and recipe.labels[15] == "person" and len(recipe.labels) == 21
+    assert (recipe.preprocess.normalize.mean, recipe.preprocess.normalize.std) == (127.5, 127.5)
+    asis = json.loads(project.path("build/deeplab/asis/metrics.json").read_text())
+    assert asis["pixel_accuracy"] > 0.99  # TFLite Support's golden mask, from its own pipeline
+    w8 = project.path("build/deeplab/w8/model.tflite").read_bytes()
+    found = precision(w8)
+    assert found.weights == 55 and found.weights_by_dtype == {"int8": 55}
+    assert len(w8) < project.path("models/deeplabv3.tflite").stat().st_size / 3
+    assert json.loads(project.path("build/deeplab/w8/metrics.json").read_text())["pixel_accuracy"] > 0.98
+    assert project.path("build/deeplab/asis/metrics.json").stat().st_size < 10_000  # (3 MB with its masks)
