@@ -182,9 +182,26 @@ def _check_task_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
 MICRO_THRESHOLDS = ("max_arena_kb", "max_flash_kb")
 
 
+MISSING_MODULE = "{what} needs {package}, which is not installed here: pip install '{install}'"
+
+
+def missing_module(module: str) -> bool:
+    """True when `module` cannot be imported here; found without importing it (validation stays light)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
 def _check_micro_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
     """The TensorFlow Lite Micro thresholds measure what the micro bundle ships: without it, nothing measures them."""
     if spec.bundles.micro.enabled:
+        if missing_module("tflite_micro"):  # (the micro bundle's TFLM runs in a child, which only failed there)
+            return [(("bundles", "micro", "enabled"), MISSING_MODULE.format(
+                what="the micro bundle", package="tflite-micro (TensorFlow Lite Micro's interpreter; PyPI has wheels "
+                "for Linux x86_64 only)", install="tflite-micro==0.dev20261023182759"))]
         return []
     places = [(("thresholds",), spec.thresholds)]
     places += [(("targets", i, "thresholds"), t.thresholds) for i, t in enumerate(spec.targets) if t.thresholds]

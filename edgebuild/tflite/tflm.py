@@ -51,12 +51,15 @@ for size in request["sizes"]:
 """
 
 
-def _child(model: Path, request: dict, log: Path) -> tuple[int, list[dict], str]:
+def _child(model: Path, request: dict, log: Path, where: str) -> tuple[int, list[dict], str]:
     """(exit status, the JSON lines it printed, its other output) of one TFLM child."""
     ran = subprocess.run([sys.executable, "-c", _PROBE, str(model)], input=json.dumps(request), capture_output=True,
                          text=True, timeout=3600)
     with open(log, "a") as out:
         out.write(ran.stdout + ran.stderr)
+    if "No module named 'tflite_micro'" in ran.stderr:  # never a fault of the model
+        raise StepError(f"{where}: bundles.micro needs tflite-micro, which is not installed here: "
+                        "pip install 'tflite-micro==0.dev20261023182759'")
     said, other = [], []
     for line in ran.stdout.splitlines():
         try:
@@ -90,7 +93,7 @@ def arena(model: Path, log: Path, where: str) -> dict:
     TFLM cannot prepare the model at all (at 16 MB, far beyond any microcontroller's RAM)."""
     import re
 
-    status, _, text = _child(model, {"do": "report", "size": 1 << 24}, log)
+    status, _, text = _child(model, {"do": "report", "size": 1 << 24}, log, where)
     found = re.search(r"Arena allocation total (\d+) bytes", text)
     if status != 0 or found is None:
         reason = refusal(text) if status > 0 else _signal(status)
@@ -99,7 +102,7 @@ def arena(model: Path, log: Path, where: str) -> dict:
     size = math.ceil(reported / ARENA_STEP) * ARENA_STEP
     while size <= max(4 * reported, reported + 64 * ARENA_STEP):
         sizes = list(range(size, size + 16 * ARENA_STEP, ARENA_STEP))
-        status, said, _ = _child(model, {"do": "probe", "sizes": sizes}, log)
+        status, said, _ = _child(model, {"do": "probe", "sizes": sizes}, log, where)
         done = next((s["ran"] for s in said if "ran" in s), None)
         if done is not None:
             margin = max(MARGIN_MIN, math.ceil(done * ARENA_MARGIN))
@@ -115,7 +118,7 @@ def outputs(model: Path, arena_size: int, inputs: list[bytes], dtype: str, shape
             log: Path, where: str) -> list[list[bytes]]:
     """The raw outputs (bytes, per output) TFLM gives for each raw input, at `arena_size` bytes."""
     status, said, _ = _child(model, {"do": "run", "sizes": [arena_size], "inputs": [b.hex() for b in inputs],
-                                     "dtype": dtype, "shape": shape, "outputs": count}, log)
+                                     "dtype": dtype, "shape": shape, "outputs": count}, log, where)
     if status != 0 or not any("ran" in s for s in said):
         why = next((s["why"] for s in said if "why" in s), _signal(status))
         raise StepError(f"{where}: the stated arena of {arena_size} bytes did not run the model in "
