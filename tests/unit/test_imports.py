@@ -31,3 +31,23 @@ def test_help_and_validate_and_schema_stay_light(tmp_path):
         "targets: [{name: f, quantization: float32}]\n")
     for argv in (["--help"], ["validate"], ["schema"], ["list"], ["build", "--help"]):
         assert heavy_imports(argv, tmp_path) == "", argv
+
+
+def test_validating_a_published_tflite_source_stays_light(tmp_path):
+    """A .tflite source's labels, normalization and tensor types are read when the recipe loads, without NumPy
+    (tflite/flatbuffer.py): PyPI's flatbuffers would import it."""
+    import shutil
+
+    from conftest import REPO
+
+    (tmp_path / "recipes").mkdir()
+    shutil.copy(REPO / "models/published/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite", tmp_path / "ssd.tflite")
+    (tmp_path / "recipes" / "r.yaml").write_text(
+        "task: detection\nmodel: {tflite: ssd.tflite}\ndataset: {source: coco, path: c.json}\n"
+        "targets: [{name: asis, quantization: none}]\n")
+    (tmp_path / "c.json").write_text('{"images": [], "annotations": [], "categories": []}')
+    for argv in (["validate"], ["list"]):
+        assert heavy_imports(argv, tmp_path) == "", argv
+    out = subprocess.run([sys.executable, "-m", "edgebuild.cli", "validate"], cwd=tmp_path, capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "ok (1 targets)" in out.stdout, out.stderr
