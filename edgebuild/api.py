@@ -71,9 +71,9 @@ def dodo_tasks(root=None):
     lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
     tasks = plan(recipes, prune_stale=True)
     if _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:])):
-        from .run import warm
+        from .run import sandbox
 
-        warm.leave_at_doit_exit()  # (this process is doit's own: nothing runs after its sys.exit)
+        sandbox.leave_at_doit_exit()  # (this process is doit's own: nothing runs after its sys.exit)
     yield from tasks
 
 

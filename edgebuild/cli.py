@@ -149,9 +149,9 @@ def run() -> None:
     """
     code = main()
     if "tensorflow" in sys.modules:
-        from .run import warm
+        from .run import sandbox
 
-        warm.leave(code)
+        sandbox.leave(code)
     sys.exit(code)
 
 

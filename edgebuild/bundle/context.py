@@ -7,11 +7,11 @@ from ..errors import StepError
 from ..kinds.classification import TOP_K
 from ..layout import RecipeLayout, read_json
 from ..recipe import Recipe
-from ..steps.evaluate import TFLiteRunner
+from ..tflite.runner import TFLiteRunner
 from ..tflite import gpu_delegate
 from ..tflite import metadata as tflite_metadata
 from . import model_metadata
-from .literals import camel
+from ..recipe.app_names import camel
 
 
 def _tensor(details: dict) -> dict:

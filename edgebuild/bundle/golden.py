@@ -28,16 +28,15 @@ from .. import progress
 from ..errors import StepError
 from ..graph.step import Step
 from ..kinds import json_float
+from ..kinds.base import FLOAT_FLOOR, MARGIN
 from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
-from ..steps.evaluate import TFLiteRunner
+from ..tflite.runner import TFLiteRunner
 from . import kernel_sets
 from .model_metadata import picture
 from .kernel_sets import KERNELS
 
 EDGE_VALUES = (float("nan"), float("inf"), float("-inf"))
-MARGIN = 2.0
-FLOAT_FLOOR = 1e-6  # added to a float output's tolerance: two identical kernel sets still leave rounding room
 GOLDEN_SAMPLES = 5  # test vectors kept (stable ones first), besides the three edge vectors
 
 

@@ -16,7 +16,7 @@ tensorflow/lite/core/c/c_api.h (TensorFlowLiteSwift 2.17.0).
 from __future__ import annotations
 
 from ..recipe import Recipe
-from .literals import camel
+from ..recipe.app_names import camel
 
 PLATFORM = "ios"
 WHAT = "iOS: a local CocoaPods pod, a Swift wrapper over TensorFlowLiteSwift, an XCTest"

@@ -4,12 +4,6 @@ from __future__ import annotations
 import json
 
 
-def camel(name: str) -> str:
-    """`digits-dense` -> `DigitsDense` (a type name in Kotlin and Swift)."""
-    text = "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-") if part)
-    return text if text[:1].isalpha() else f"Model{text}"
-
-
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

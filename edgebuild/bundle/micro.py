@@ -98,7 +98,7 @@ def model_values(ctx: dict) -> dict:
            "or 1e-6 for a float one")
     return {
         "model_array": _array(model), "model_length": len(model), "resolver_calls": calls, "arena": arena,
-        "constant_bytes": constant_bytes(ctx["labels"], ctx["input"]["shape"], ctx["preprocess"], len(tensors)),
+        "constant_bytes": tflm.constant_bytes(ctx["labels"], ctx["input"]["shape"], ctx["preprocess"], len(tensors)),
         # the example expects what the reference kernels gave: the outputs TFLM's kernels follow
         "tflm_vectors": [{"input": _array(raw), "outputs": [_array(o.tobytes()) for o in expected]}
                          for raw, expected in zip(inputs, reference)],
@@ -123,16 +123,6 @@ def _rows(roles: dict | None, tensors: list[dict]) -> list[int | None]:
         return [None] * len(tensors)
     slots = tensors[roles["scores"]]["size"]
     return [None if k == roles["count"] else tensors[k]["size"] // slots for k in range(len(tensors))]
-
-
-def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict, outputs: int = 1) -> int:
-    """The constant data the settings header puts in flash beside the model (the flash figure `max_flash_kb` gates):
-    the input's dims (int32 each), the normalization's mean and std (float32 each), the labels (a 32-bit pointer each,
-    and their UTF-8 bytes with a NUL), and for a model of several outputs their sizes (int32 each). constexpr scalars fold into the code and take none; the examples' golden
-    vectors are not the library's."""
-    means = len(preprocess.get("mean") or [])
-    return 4 * len(input_shape) + 8 * means + sum(4 + len(label.encode()) + 1 for label in labels) \
-        + (4 * outputs if outputs > 1 else 0)
 
 
 def _steps(output: dict, expected: bytes, got: bytes) -> float:

@@ -7,6 +7,13 @@ COMMON_THRESHOLDS = ("max_size_kb", "max_latency_ms", "min_output_snr_db", "min_
                      "max_arena_kb", "max_flash_kb")
 
 
+# The golden vectors' tolerances (bundle/golden.py): MARGIN times the largest difference measured between
+# LiteRT's kernel sets, plus FLOAT_FLOOR for a float output. Here, where the kinds that size their own
+# tolerances and the golden step both read them.
+MARGIN = 2.0
+FLOAT_FLOOR = 1e-6  # added to a float output's tolerance: two identical kernel sets still leave rounding room
+
+
 class Rule(NamedTuple):
     """A gate rule: the metric it reads, how a value is shown, the failure line, when the measured value passes."""
 
@@ -86,7 +93,7 @@ class TaskKind:
 
     def run_tflite(self, recipe, model, x):
         """A converted model's outputs for the samples `x`, as `measure` takes them (`model`: path or bytes)."""
-        from ..steps.evaluate import TFLiteRunner
+        from ..tflite.runner import TFLiteRunner
 
         return TFLiteRunner(model).run(x)
 

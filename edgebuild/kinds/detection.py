@@ -129,9 +129,7 @@ def postprocess(encodings, scores, anchors, options: dict, background: bool) -> 
 
 def op_options(recipe) -> dict:
     """The op's settings from the recipe's `detection:` block (its defaults when there is none)."""
-    from ..recipe.schema import DetectionSpec
-
-    spec = recipe.spec.detection or DetectionSpec()
+    spec = recipe.detection
     return {"scales": list(spec.scales), "max_detections": spec.max_detections,
             "max_classes_per_detection": spec.max_classes_per_detection,
             "score_threshold": spec.score_threshold, "iou_threshold": spec.iou_threshold}
@@ -140,7 +138,7 @@ def op_options(recipe) -> dict:
 def output_roles(model: bytes) -> list[int] | None:
     """The positions, among the model's outputs, of the op's boxes, classes, scores and count (the
     converter stores them in another order); None when the model does not end in the op."""
-    from ..tflite.inspection import parse_model
+    from ..tflite.tensors import parse_model
 
     _, _, graph, _, ops = parse_model(model)
     outputs = [int(i) for i in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
@@ -215,7 +213,7 @@ class Detection(TaskKind):
     def report_context(self, summary, focus, data):
         import base64
 
-        from ..steps import charts
+        from .. import charts
 
         labels, targets = summary["labels"], summary["targets"]
         count = min(REPORT_PICTURES, len(data.golden_raw))
@@ -294,7 +292,7 @@ class Detection(TaskKind):
 
     def run_tflite(self, recipe, model, x):
         """The converted model's detections for each sample (the op takes one picture per invoke)."""
-        from ..steps.evaluate import TFLiteRunner
+        from ..tflite.runner import TFLiteRunner
 
         runner = TFLiteRunner(model)
         data = bytes(model) if isinstance(model, (bytes, bytearray)) else open(model, "rb").read()
@@ -343,7 +341,7 @@ class Detection(TaskKind):
         detection, over the detections scoring at least SHOWN_SCORE (what an app shows: the op also returns
         every near-zero candidate, whose order is kernel noise), on the inputs where every set found the same
         such classes in the same order."""
-        from ..bundle.golden import FLOAT_FLOOR, MARGIN
+        from .base import FLOAT_FLOOR, MARGIN
 
         found = [[_confident(_rows(view, sample)) for view in per_kernel] for per_kernel, sample in zip(measured, samples)]
         agreeing = [sets for sets in found if _same_classes(sets)]

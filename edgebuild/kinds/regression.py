@@ -31,7 +31,7 @@ class Regression(TaskKind):
     report_files = ("predicted.svg", "residuals.svg")
 
     def report_context(self, summary, focus, data):
-        from ..steps import charts
+        from .. import charts
 
         metrics, name = focus["metrics"], focus["name"]
         output = (summary["labels"] or ["value"])[0]

@@ -65,7 +65,7 @@ class Segmentation(TaskKind):
     def report_context(self, summary, focus, data):
         import base64
 
-        from ..steps import charts
+        from .. import charts
 
         count = min(REPORT_PICTURES, len(data.golden_raw))
         targets = summary["targets"]
@@ -128,7 +128,7 @@ class Segmentation(TaskKind):
         """Pixels whose class may differ: MARGIN x the most on which two kernel sets disagreed, plus one."""
         import math
 
-        from ..bundle.golden import MARGIN
+        from .base import MARGIN
 
         differing = max((_differing(per_kernel) for per_kernel in measured), default=0)
         pixels = int(math.ceil(MARGIN * differing)) + 1
@@ -140,7 +140,7 @@ class Segmentation(TaskKind):
     def stable_decision(self, recipe, per_kernel, tolerance, sample):
         """The kernel sets' masks disagree on few enough pixels that MARGIN x that stays within the tolerance:
         every test sample measured does; an edge vector (NaN, infinities) may not."""
-        from ..bundle.golden import MARGIN
+        from .base import MARGIN
 
         return MARGIN * _differing(per_kernel) < tolerance["mask_pixels"]
 

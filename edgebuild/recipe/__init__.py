@@ -21,7 +21,7 @@ from ..errors import RecipeError
 from . import checks
 from .messages import pydantic_problems
 from ..tflite.flatbuffer import SourceFacts
-from .schema import NAME_PATTERN, Preprocess, RecipeSpec, TargetSpec
+from .schema import NAME_PATTERN, DetectionSpec, Preprocess, RecipeSpec, TargetSpec
 from .yamlfile import parse, problem_lines
 
 RESERVED_TARGET_NAMES = checks.RESERVED_TARGET_NAMES
@@ -62,6 +62,11 @@ class Recipe:
 
     def target(self, name: str) -> TargetSpec:
         return next(t for t in self.spec.targets if t.name == name)
+
+    @property
+    def detection(self) -> DetectionSpec:
+        """The post-processing settings of a detector: the recipe's `detection:` block, or its defaults."""
+        return self.spec.detection or DetectionSpec()
 
     @property
     def kind(self):
@@ -174,8 +179,7 @@ def load_recipe(path: Path, root: Path) -> Recipe:
 def _app_name_problems(spec, name: str) -> list:
     """The bundles' Swift module and Kotlin package, given or made from the recipe name (bundle/ios.py,
     bundle/android.py), checked against the names the app code cannot take."""
-    from ..bundle.literals import camel
-    from .app_names import android_package_problem, ios_module_problem, python_package_problem
+    from .app_names import android_package_problem, camel, ios_module_problem, python_package_problem
 
     problems = []
     ios, android = spec.bundles.ios, spec.bundles.android

@@ -33,6 +33,12 @@ true try void volatile while _
 """.split())
 
 
+def camel(name: str) -> str:
+    """`digits-dense` -> `DigitsDense` (a type name in Kotlin and Swift)."""
+    text = "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-") if part)
+    return text if text[:1].isalpha() else f"Model{text}"
+
+
 def ios_module_problem(module: str, default: bool) -> str | None:
     if module not in IOS_TAKEN:
         return None

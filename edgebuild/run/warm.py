@@ -36,35 +36,6 @@ def import_before_forking(jobs: int, stale: set[str] | None, names) -> bool:
     return True
 
 
-def leave(code: int) -> None:
-    """Exit at once with `code`, without Python's teardown of TensorFlow (about a second here, after the build
-    has finished). Every artifact is already written and closed, each through a rename; this process's sandbox
-    child is stopped and stdout and stderr are flushed first."""
-    import os
-    import sys
-
-    from . import sandbox
-
-    sandbox.stop_current()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def leave_at_doit_exit() -> None:
-    """Under `doit -n N`, where the build process imported TensorFlow for its workers: doit ends with
-    sys.exit(status) once its database is closed and every worker joined (doit/__main__.py); that call now
-    leaves at once, as `edgebuild build` does (cli.run)."""
-    import sys
-
-    def exit_now(status=None):
-        if status is not None and not isinstance(status, int):
-            print(status, file=sys.stderr)
-        leave(0 if status is None else status if isinstance(status, int) else 1)
-
-    sys.exit = exit_now
-
-
 def ran_here() -> None:
     """This process may now run TensorFlow: its sandboxes are spawned, not forked, from here on."""
     global IMPORTED_NOT_RUN

@@ -23,11 +23,11 @@ from ..layout import RecipeLayout, read_json, write_json
 from ..recipe import Recipe
 from ..tflite import gpu_delegate
 from ..tflite.complaints import one_line
+from ..tflite.runner import BATCH, TFLiteRunner
 from .datasets import load_prepared
 from .sources import SourceInfo, detection_files, load_model, model_files, predict, source_model_path
 
 VALIDATION_METRICS = ("output_snr_db", "output_cosine")  # from a LiteRT Quantizer target's validation.json
-BATCH = 1024
 EVAL_MAX_SAMPLES = 10_000
 WARMUP_INVOKES, WARMUP_SECONDS = 10, 0.5
 MIN_INVOKES, MAX_INVOKES, MIN_SECONDS = 100, 2000, 0.1
@@ -95,79 +95,6 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
     return result
 
 
-class TFLiteRunner:
-    """One .tflite model in the LiteRT interpreter, taking and returning float arrays."""
-
-    def __init__(self, model_path, num_threads: int = 1, kernels: str = "AUTO"):
-        """`model_path`: a .tflite file, or its bytes; `kernels`: LiteRT's OpResolverType (AUTO: XNNPACK where it
-        applies; BUILTIN_WITHOUT_DEFAULT_DELEGATES: the built-in optimized kernels; BUILTIN_REF: the reference ones)."""
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-        resolver = {"experimental_op_resolver_type": OpResolverType[kernels]} if kernels != "AUTO" else {}
-        if isinstance(model_path, (bytes, bytearray)):  # a model held in memory (the keep_float search)
-            self.interpreter = Interpreter(model_content=bytes(model_path), num_threads=num_threads, **resolver)
-        else:
-            self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads, **resolver)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.outputs = self.interpreter.get_output_details()
-        self._batch = None
-
-    def quantize(self, x):
-        from ..processing import quantize
-
-        scale, zero_point = self.input["quantization"]
-        return quantize(x, self.input["dtype"], scale, zero_point)
-
-    def dequantize(self, y, output: dict | None = None):
-        from ..processing import dequantize
-
-        scale, zero_point = (output or self.output)["quantization"]
-        return dequantize(y, scale, zero_point)
-
-    def invoke(self, model_input):
-        """The raw output tensor (quantized where the model's is) for an input already in the model's dtype."""
-        import numpy as np
-
-        self.interpreter.set_tensor(self.input["index"], model_input)
-        self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self.output["index"]))
-
-    def run_each(self, x) -> list:
-        """Every output (in the model's order, dequantized) for a whole array, one sample per invoke: for
-        models whose batch cannot grow (TFLite_Detection_PostProcess takes one picture)."""
-        import numpy as np
-
-        found = [[] for _ in self.outputs]
-        for sample in x:
-            self.interpreter.set_tensor(self.input["index"], self.quantize(sample[None]))
-            self.interpreter.invoke()
-            for k, output in enumerate(self.outputs):
-                found[k].append(self.dequantize(np.array(self.interpreter.get_tensor(output["index"])), output)[0])
-        return [np.stack(values) for values in found]
-
-    def run(self, x):
-        """Outputs for a whole array, in batches (the batch dimension is resized as needed; a model whose
-        batch is fixed, such as a streaming LSTM's, takes one sample per invoke)."""
-        import numpy as np
-
-        signature = self.input.get("shape_signature")
-        if signature is not None and len(signature) and signature[0] != -1:
-            return np.concatenate([self.dequantize(self.invoke(self.quantize(x[i:i + 1]))) for i in range(len(x))])
-        outputs = []
-        for start in range(0, len(x), BATCH):
-            chunk = x[start:start + BATCH]
-            if self._batch != len(chunk):
-                self.interpreter.resize_tensor_input(self.input["index"], [len(chunk), *x.shape[1:]])
-                self.interpreter.allocate_tensors()
-                self.input = self.interpreter.get_input_details()[0]
-                self.output = self.interpreter.get_output_details()[0]
-                self._batch = len(chunk)
-            outputs.append(self.dequantize(self.invoke(self.quantize(chunk))))
-        return np.concatenate(outputs)
-
-
 def write_array(path, values) -> None:
     """An array as .npy, written whole or not at all, the same bytes for the same values."""
     import io
@@ -223,7 +150,7 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
     except tflm.Refused as refused:  # a fact about this target, which max_arena_kb and the ship step read
         progress.say(f"TensorFlow Lite Micro cannot run it: {refused.reason}")
         return {"tflm_refuses": refused.reason}
-    from ..bundle.micro import constant_bytes
+    from ..tflite.tflm import constant_bytes
 
     constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output["shape"][1:]))),
                                [int(s) for s in runner.input["shape"][1:]], read_json(layout.preprocess), len(runner.outputs))

@@ -156,7 +156,7 @@ QUICK_INVOKES = 20  # latency of each search step: median of this many single-sa
 def float_ops(calibrated: bytes) -> list[tuple[str, str]]:
     """(output name, op) of every op of the calibrated model that computes a float tensor, in execution
     order: the names `keep_float` patterns match and the quantizer's denylist takes."""
-    from ..tflite.inspection import parse_model
+    from ..tflite.tensors import parse_model
 
     _, _, _, tensors, ops = parse_model(calibrated)
     return [(tensors[op.outputs[0]].name, op.op) for op in ops
@@ -211,7 +211,8 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
     by `quantize(kept) -> model bytes` (the converter's or the LiteRT Quantizer's). Writes mixed.json."""
     from .. import progress
     from ..layout import read_json, write_json
-    from .evaluate import TFLiteRunner, evaluation_split
+    from ..tflite.runner import TFLiteRunner
+    from .evaluate import evaluation_split
     from .gate import judge
 
     ops = float_ops(float_model)
@@ -265,7 +266,7 @@ FLOAT16_TENSOR_BYTES = 128  # what float16 adds per weight tensor: a float16 cop
 def _float16_size(calibrated: bytes) -> int:
     """About what the float16 model would weigh: the calibrated float32 model with its float32 weights
     halved, plus a DEQUANTIZE op and tensor entry per weight tensor (measured here, about 128 bytes)."""
-    from ..tflite.inspection import parse_model
+    from ..tflite.tensors import parse_model
 
     _, _, _, tensors, _ = parse_model(calibrated)
     weights = [t.bytes for t in tensors.values() if t.constant and t.dtype == "float32"]

@@ -16,7 +16,7 @@ from ..layout import RecipeLayout, index_reports, read_json, write_bytes
 from ..recipe import Recipe
 from ..recipe.schema import Quantization
 from ..resources import jinja_environment, template_files
-from . import charts
+from .. import charts
 from .datasets import load_prepared
 from .quantdebug import TOP_LAYERS
 from .summary import shipped_target

@@ -23,7 +23,7 @@ def readiness(model: bytes) -> dict:
     the ops the rules refuse, and every op outside the largest run of supported ones (the delegate takes one)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    from .inspection import parse_model
+    from .tensors import parse_model
 
     _, _, graph, tensors, ops = parse_model(model)
     # a float16 model's weights reach its ops through DEQUANTIZE: the delegate reads them as the float16

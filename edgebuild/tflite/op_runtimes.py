@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .inspection import BUILT_IN_CUSTOM_OPS
+from .tensors import BUILT_IN_CUSTOM_OPS
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class Precision:
 
 
 def precision(model: bytes) -> Precision:
-    from .inspection import parse_model
+    from .tensors import parse_model
 
     _, _, graph, tensors, _ = parse_model(model)
     ends = {int(i) for i in graph.InputsAsNumpy()} | {int(i) for i in graph.OutputsAsNumpy()}

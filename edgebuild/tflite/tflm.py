@@ -51,6 +51,16 @@ for size in request["sizes"]:
 """
 
 
+def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict, outputs: int = 1) -> int:
+    """The constant data the settings header puts in flash beside the model (the flash figure `max_flash_kb` gates):
+    the input's dims (int32 each), the normalization's mean and std (float32 each), the labels (a 32-bit pointer each,
+    and their UTF-8 bytes with a NUL), and for a model of several outputs their sizes (int32 each). constexpr scalars fold into the code and take none; the examples' golden
+    vectors are not the library's."""
+    means = len(preprocess.get("mean") or [])
+    return 4 * len(input_shape) + 8 * means + sum(4 + len(label.encode()) + 1 for label in labels) \
+        + (4 * outputs if outputs > 1 else 0)
+
+
 def _child(model: Path, request: dict, log: Path, where: str) -> tuple[int, list[dict], str]:
     """(exit status, the JSON lines it printed, its other output) of one TFLM child."""
     ran = subprocess.run([sys.executable, "-c", _PROBE, str(model)], input=json.dumps(request), capture_output=True,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import IRIS_RECIPE
 
-from edgebuild.steps.evaluate import TFLiteRunner
+from edgebuild.tflite.runner import TFLiteRunner
 
 
 def read(project, relative):

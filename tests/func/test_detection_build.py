@@ -477,7 +477,7 @@ def test_golden_detections_hold_within_the_measured_bounds_on_every_kernel_set(d
     from edgebuild.bundle.golden import FLOAT_FLOOR, MARGIN
     from edgebuild.bundle.kernel_sets import KERNELS
     from edgebuild.kinds.detection import BOX_FLOOR, ROLES, output_roles, picture_detections
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     found = golden(detection)
     tolerance = found["tolerance"]

@@ -89,7 +89,7 @@ def test_segmentation_metrics_are_recomputed_by_scikit_learn(kinds):
 
     from edgebuild.layout import RecipeLayout
     from edgebuild.steps.datasets import load_prepared
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     found = summary(kinds, "shapes")
     assert found["task"] == "segmentation" and found["primary"] == "miou"
@@ -112,7 +112,7 @@ def test_regression_metrics_gates_and_the_keep_float_search_use_mae(kinds):
 
     from edgebuild.layout import RecipeLayout
     from edgebuild.steps.datasets import load_prepared
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     found = summary(kinds, "diabetes")
     data = load_prepared(RecipeLayout(kinds.root, "diabetes"), "x_test", "y_test")
@@ -190,7 +190,7 @@ pictures_of = mediapipe_task.pictures_of
 
 @pytest.mark.parametrize("name,target", [("shapes", "int8"), ("shapes-float", "fp32")])
 def test_mediapipe_segments_the_shipped_model_as_litert_does(kinds, name, target, tmp_path):
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     assert json.loads(kinds.path(f"build/{name}/ship.json").read_text())["target"] == target
     shipped = kinds.path(f"build/{name}/shipped.tflite")
@@ -227,7 +227,7 @@ print(json.dumps({"names": [e.head_name for e in found], "values": [e.embedding.
 
 
 def test_mediapipe_embedder_returns_the_regression_value_under_its_name(kinds, tmp_path):
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     shipped = kinds.path("build/share/shipped.tflite")
     pictures = pictures_of(kinds, "share")
@@ -437,7 +437,7 @@ def test_golden_masks_hold_within_the_measured_pixel_bound_on_every_kernel_set(k
     from edgebuild.bundle.golden import MARGIN
     from edgebuild.bundle.kernel_sets import KERNELS
     from edgebuild.kinds.segmentation import predicted_mask
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     found = golden(kinds, "shapes")
     tolerance = found["tolerance"]

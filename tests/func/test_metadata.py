@@ -67,7 +67,7 @@ def test_shipped_model_says_what_the_recipe_says(photos, name, target):
 def test_normalization_reproduces_the_recipe_preprocessing(photos, name, target):
     """(raw - mean) / std from the metadata gives the tensor edgebuild itself feeds the model."""
     from edgebuild.steps.datasets import apply_preprocess
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     shipped = photos.path(f"build/{name}/shipped.tflite")
     norm = tflite_metadata.read(shipped.read_bytes())["subgraphs"][0]["inputs"][0]["normalization"]
@@ -88,7 +88,7 @@ def test_normalization_reproduces_the_recipe_preprocessing(photos, name, target)
 def test_shipped_model_gives_the_measured_models_outputs(photos, name, target):
     from edgebuild.layout import RecipeLayout
     from edgebuild.steps.datasets import load_prepared
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     x_test = load_prepared(RecipeLayout(photos.root, name), "x_test").x_test
     measured = TFLiteRunner(photos.path(f"build/{name}/{target}/model.tflite"))
@@ -141,7 +141,7 @@ def mediapipe_classify(model: Path, vectors: list) -> dict:
 
 @pytest.mark.parametrize("name,target", SHIPPED)
 def test_mediapipe_classifies_the_shipped_model_as_edgebuild_measured(photos, name, target):
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     vectors = golden(photos, name)["vectors"][:-3]  # the data's own images (the last three are NaN/inf edges)
     found = mediapipe_classify(photos.path(f"build/{name}/shipped.tflite"), [v["raw"] for v in vectors])

@@ -132,7 +132,7 @@ def test_the_golden_tolerance_is_measured_against_tflm(micro):
     assert f"if (a - b > {steps} || b - a > {steps}) return false;" in golden
     vectors = json.loads(micro.path("build/tiny-digits/golden.json").read_text())["vectors"]
     assert f"constexpr int kTinyDigitsGoldenCount = {len(vectors)};" in golden
-    from edgebuild.steps.evaluate import TFLiteRunner  # the expected outputs are the reference kernels'
+    from edgebuild.tflite.runner import TFLiteRunner  # the expected outputs are the reference kernels'
 
     import numpy as np
 

@@ -232,7 +232,7 @@ def test_a_published_uint8_classifier_ships_with_its_labels_and_mediapipe_reads_
     from sklearn.datasets import load_sample_images
 
     from edgebuild.processing import resize_bilinear
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     photos = np.stack([resize_bilinear(p[None].astype(np.float32), (224, 224))[0] for p in load_sample_images().images])
     project = Project(tmp_path / "p")

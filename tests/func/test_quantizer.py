@@ -213,7 +213,7 @@ def test_a_published_float_model_without_signatures_quantizes(tmp_path):
     samples = rng.uniform(-1, 1, (4, 224, 224, 3)).astype(np.float32)
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     rules = quantizer.base_recipe(None, TargetSpec(name="t", quantization=Quantization.int8))
     quantized, _ = quantizer.quantize(model, rules, samples, tmp_path / "log")
@@ -268,7 +268,7 @@ def test_litert_refusing_a_model_is_one_line_with_what_to_do(tmp_path):
     (CONV_2D) failed to prepare.'): the first real complaint comes first, with what the user can do."""
     from edgebuild.recipe.schema import Quantization, TargetSpec
     from edgebuild.steps import quantizer
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
     from edgebuild.tflite.complaints import one_line
 
     published = (REPO / "tests/data/published/mobilenet_v1_0.25_224_1_default_1.tflite").read_bytes()

@@ -204,7 +204,7 @@ def test_golden_tolerances_hold_on_every_kernel_set_litert_has(wide):
     import numpy as np
 
     from edgebuild.bundle.golden import KERNELS, MARGIN
-    from edgebuild.steps.evaluate import TFLiteRunner
+    from edgebuild.tflite.runner import TFLiteRunner
 
     wide.edit("recipes/wide.yaml", "calibration_samples: 50}", "calibration_samples: 50, io: int8}")
     wide.edit("recipes/wide.yaml", "thresholds:", "ship: int8\nthresholds:")  # a quantized output: in steps

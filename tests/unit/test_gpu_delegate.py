@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from edgebuild.steps.evaluate import TFLiteRunner, xnnpack_nodes
+from edgebuild.steps.evaluate import xnnpack_nodes
+from edgebuild.tflite.runner import TFLiteRunner
 from edgebuild.steps.gate import judge
 from edgebuild.tflite import gpu_delegate, gpu_rules
 from edgebuild.tflite.inspection import inspect_model

@@ -1,5 +1,6 @@
 """Language literals for labels and names: exact escapes for Kotlin, Swift and comments."""
-from edgebuild.bundle.literals import camel, comment_text, float_literal, kotlin_string, swift_string
+from edgebuild.bundle.literals import comment_text, float_literal, kotlin_string, swift_string
+from edgebuild.recipe.app_names import camel
 
 NASTY = 'q"b\\s$d${e}\n\t日😀\x01'
 

@@ -1,0 +1,81 @@
+"""One .tflite model in the LiteRT interpreter, taking and returning float arrays: the one runner the
+evaluation, the kinds, the golden vectors and the bundles' checks share.
+
+Quantized inputs and outputs are converted with the tensors' own scale and zero point (processing.py).
+"""
+from __future__ import annotations
+
+BATCH = 1024  # samples per invoke where the batch dimension can grow
+
+
+class TFLiteRunner:
+    """One .tflite model in the LiteRT interpreter, taking and returning float arrays."""
+
+    def __init__(self, model_path, num_threads: int = 1, kernels: str = "AUTO"):
+        """`model_path`: a .tflite file, or its bytes; `kernels`: LiteRT's OpResolverType (AUTO: XNNPACK where it
+        applies; BUILTIN_WITHOUT_DEFAULT_DELEGATES: the built-in optimized kernels; BUILTIN_REF: the reference ones)."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        resolver = {"experimental_op_resolver_type": OpResolverType[kernels]} if kernels != "AUTO" else {}
+        if isinstance(model_path, (bytes, bytearray)):  # a model held in memory (the keep_float search)
+            self.interpreter = Interpreter(model_content=bytes(model_path), num_threads=num_threads, **resolver)
+        else:
+            self.interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads, **resolver)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.outputs = self.interpreter.get_output_details()
+        self._batch = None
+
+    def quantize(self, x):
+        from ..processing import quantize
+
+        scale, zero_point = self.input["quantization"]
+        return quantize(x, self.input["dtype"], scale, zero_point)
+
+    def dequantize(self, y, output: dict | None = None):
+        from ..processing import dequantize
+
+        scale, zero_point = (output or self.output)["quantization"]
+        return dequantize(y, scale, zero_point)
+
+    def invoke(self, model_input):
+        """The raw output tensor (quantized where the model's is) for an input already in the model's dtype."""
+        import numpy as np
+
+        self.interpreter.set_tensor(self.input["index"], model_input)
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self.output["index"]))
+
+    def run_each(self, x) -> list:
+        """Every output (in the model's order, dequantized) for a whole array, one sample per invoke: for
+        models whose batch cannot grow (TFLite_Detection_PostProcess takes one picture)."""
+        import numpy as np
+
+        found = [[] for _ in self.outputs]
+        for sample in x:
+            self.interpreter.set_tensor(self.input["index"], self.quantize(sample[None]))
+            self.interpreter.invoke()
+            for k, output in enumerate(self.outputs):
+                found[k].append(self.dequantize(np.array(self.interpreter.get_tensor(output["index"])), output)[0])
+        return [np.stack(values) for values in found]
+
+    def run(self, x):
+        """Outputs for a whole array, in batches (the batch dimension is resized as needed; a model whose
+        batch is fixed, such as a streaming LSTM's, takes one sample per invoke)."""
+        import numpy as np
+
+        signature = self.input.get("shape_signature")
+        if signature is not None and len(signature) and signature[0] != -1:
+            return np.concatenate([self.dequantize(self.invoke(self.quantize(x[i:i + 1]))) for i in range(len(x))])
+        outputs = []
+        for start in range(0, len(x), BATCH):
+            chunk = x[start:start + BATCH]
+            if self._batch != len(chunk):
+                self.interpreter.resize_tensor_input(self.input["index"], [len(chunk), *x.shape[1:]])
+                self.interpreter.allocate_tensors()
+                self.input = self.interpreter.get_input_details()[0]
+                self.output = self.interpreter.get_output_details()[0]
+                self._batch = len(chunk)
+            outputs.append(self.dequantize(self.invoke(self.quantize(chunk))))
+        return np.concatenate(outputs)
