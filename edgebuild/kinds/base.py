@@ -42,36 +42,24 @@ class OutputMetadata(NamedTuple):
 
 
 class TaskKind:
-    """What one task kind answers for the steps. Subclasses set the class attributes and the methods."""
+    """What one task kind answers for the steps, grouped by who asks. A new kind is a subclass in a module of
+    its own, one line in KINDS (kinds/__init__.py), and its templates (templates/<platform>/<name>/,
+    templates/report/kinds/<name>.*.j2). Write it one group at a time; what is not listed as required has a
+    default that fits a model of one output:
+
+        group       required                                           asked by
+        data        name, prepare_y, check_output                      recipe checks, data and source steps
+        metrics     rules, primary, primary_label, measure,            evaluate, gate, keep_float: auto
+                    compare, line
+        metadata    output_metadata                                    ship (standard metadata)
+        bundles     wrapper, verb, golden                              golden step, bundle templates
+        report      shown, columns                                     summary, ship.json, reports
+    """
+
+    # --- data: what the recipe checks, the data step and the source step ask --------------------------
 
     name: str
     labels_required: bool = True  # classification and segmentation name their classes
-    rules: dict[str, Rule] = {}  # its own thresholds, in report order
-    search_limits: tuple[str, ...] = ()  # the thresholds keep_float: auto must meet (besides max_size_kb)
-    primary: str  # the metric that sums a model up (reports, the index, ship.json's reference)
-    primary_label: str  # how reports name it
-    higher_is_better: bool = True
-    shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
-    columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)
-    wrapper: str  # the bundles' class suffix: <Name>Classifier, <Name>Regressor, ...
-    verb: str  # the wrappers' method: classify, predict, segment
-    report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
-    report_reads_data: bool = False  # its report section shows the test split's first samples (data.npz)
-    # a measured value too large for metrics.json (a segmenter's sample masks): the evaluation saves it as
-    # build/<recipe>/<target>/<name>.npy, and the report puts it back into the target's metrics to draw it
-    report_arrays: tuple[str, ...] = ()
-    shipped_outputs: int = 1  # the shipped model's outputs, which its standard metadata describes
-    float_outputs: bool = False  # its models keep float32 outputs whatever a target's io (detection's op)
-
-    def report_context(self, summary: dict, focus: dict, data) -> tuple[dict, dict[str, bytes]]:
-        """Its report section's values (templates/report/kinds/<name>.*.j2), and its files under charts/
-        (`report_files`) as bytes; `focus` is the shipped target (else the best one) from summary.json;
-        `data`: the test split's golden_raw and y_test when `report_reads_data`, else None."""
-        return {}, {}
-
-    @property
-    def thresholds(self) -> tuple[str, ...]:
-        return tuple(self.rules)
 
     def prepare_y(self, recipe, y, part: str):
         """The targets of one split, checked and typed; a StepError names what is wrong."""
@@ -87,6 +75,30 @@ class TaskKind:
             return f"model: expected one output; the model has {len(output_shapes)}"
         return self.check_output(recipe, output_shapes[0], y_test)
 
+    # --- metrics and gates: what the evaluation, the gate and keep_float: auto ask --------------------
+
+    rules: dict[str, Rule] = {}  # its own thresholds, in report order
+    search_limits: tuple[str, ...] = ()  # the thresholds keep_float: auto must meet (besides max_size_kb)
+    primary: str  # the metric that sums a model up (reports, the index, ship.json's reference)
+    primary_label: str  # how reports name it
+    higher_is_better: bool = True
+
+    @property
+    def thresholds(self) -> tuple[str, ...]:
+        return tuple(self.rules)
+
+    def measure(self, recipe, outputs, y) -> dict:
+        """Metrics of a model's (float) outputs against the test split's targets."""
+        raise NotImplementedError
+
+    def compare(self, metrics: dict, reference: dict) -> dict:
+        """The metrics relative to the unconverted model's (drops, increases)."""
+        raise NotImplementedError
+
+    def line(self, metrics: dict) -> str:
+        """The progress line's part on the metrics."""
+        raise NotImplementedError
+
     def from_model(self, recipe, outputs):
         """The unconverted model's outputs as `measure` takes them (detection decodes its boxes)."""
         return outputs
@@ -97,22 +109,15 @@ class TaskKind:
 
         return TFLiteRunner(model).run(x)
 
-    def measure(self, recipe, outputs, y) -> dict:
-        """Metrics of a model's (float) outputs against the test split's targets."""
-        raise NotImplementedError
-
     def near_chance(self, reference: dict, labels: list[str]) -> str | None:
         """When the unconverted model does no better than guessing (its metrics in reference.json), the one line
         that says so beside the gate failures, so the user trains the model instead of tuning quantization."""
         return None
 
-    def compare(self, metrics: dict, reference: dict) -> dict:
-        """The metrics relative to the unconverted model's (drops, increases)."""
-        raise NotImplementedError
+    # --- metadata: what the ship step writes into the shipped model -----------------------------------
 
-    def line(self, metrics: dict) -> str:
-        """The progress line's part on the metrics."""
-        raise NotImplementedError
+    shipped_outputs: int = 1  # the shipped model's outputs, which its standard metadata describes
+    float_outputs: bool = False  # its models keep float32 outputs whatever a target's io (detection's op)
 
     def output_metadata(self, recipe, tensor, labels_file: str) -> OutputMetadata:
         """The output's part of the standard metadata (`tensor`: inspection.TensorInfo)."""
@@ -130,14 +135,23 @@ class TaskKind:
         return [OutputFacts(output.name, output.description + quantized, "axis" if output.labels else None)], \
             output.labels, output.summary
 
-    def bundle_values(self, output_tensor: dict) -> dict:
-        """What the bundles' templates need to know besides the tensors (bundle/context.py's `_tensor`)."""
-        return {}
+    def output_names(self, recipe, width: int) -> list[str]:
+        """What the output's values are called: the labels."""
+        return list(recipe.labels)
+
+    # --- bundles: what the golden step and the app wrappers ask ---------------------------------------
+
+    wrapper: str  # the bundles' class suffix: <Name>Classifier, <Name>Regressor, ...
+    verb: str  # the wrappers' method: classify, predict, segment
 
     def golden(self, recipe, output) -> dict:
         """What the bundles' wrappers must make of one sample's (dequantized) output, for the golden vectors
         (a kind with `output_roles` gets {role: output} and the raw sample)."""
         raise NotImplementedError
+
+    def bundle_values(self, output_tensor: dict) -> dict:
+        """What the bundles' templates need to know besides the tensors (bundle/context.py's `_tensor`)."""
+        return {}
 
     def golden_tolerance(self, outputs: list[dict], measured: list[list], samples: list) -> dict:
         """The tolerances the bundles' golden tests use, by name (bundle/golden.py). `outputs`: each output's
@@ -160,9 +174,21 @@ class TaskKind:
         """For a model of several outputs, where each sits among them ({role: position}); None: one output."""
         return None
 
-    def output_names(self, recipe, width: int) -> list[str]:
-        """What the output's values are called: the labels."""
-        return list(recipe.labels)
+    # --- report: what the summary and the reports show ------------------------------------------------
+
+    shown: tuple[str, ...] = ()  # the metrics ship.json and the bundles' metadata carry
+    columns: tuple[tuple[str, str, str], ...] = ()  # report table: (metric, header, printf format)
+    report_files: tuple[str, ...] = ()  # its own files under build/<recipe>/charts/
+    report_reads_data: bool = False  # its report section shows the test split's first samples (data.npz)
+    # a measured value too large for metrics.json (a segmenter's sample masks): the evaluation saves it as
+    # build/<recipe>/<target>/<name>.npy, and the report puts it back into the target's metrics to draw it
+    report_arrays: tuple[str, ...] = ()
+
+    def report_context(self, summary: dict, focus: dict, data) -> tuple[dict, dict[str, bytes]]:
+        """Its report section's values (templates/report/kinds/<name>.*.j2), and its files under charts/
+        (`report_files`) as bytes; `focus` is the shipped target (else the best one) from summary.json;
+        `data`: the test split's golden_raw and y_test when `report_reads_data`, else None."""
+        return {}, {}
 
 
 NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
