@@ -5,6 +5,7 @@ in a source checkout, in the repository's top-level templates/.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,8 +42,20 @@ def template_folders(recipe: "Recipe | None", kind: str) -> list[Path]:
 
 def template_files(recipe: "Recipe | None", kind: str) -> list[Path]:
     """Every template file a step of this kind may read (its doit file_dep)."""
-    return sorted(p for folder in template_folders(recipe, kind) if folder.is_dir()
-                  for p in folder.rglob("*") if p.is_file())
+    return sorted(p for folder in template_folders(recipe, kind) for p in _files_under(folder))
+
+
+def _files_under(folder: Path) -> tuple[Path, ...]:
+    """The files under a template folder; edgebuild's own are listed once per process (package data does not
+    change under a running build, and every recipe's bundle steps list them: 11 examples, 45 listings)."""
+    if folder.is_relative_to(templates_dir()):
+        return _package_files(folder)
+    return tuple(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else ()
+
+
+@functools.lru_cache(maxsize=None)
+def _package_files(folder: Path) -> tuple[Path, ...]:
+    return tuple(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else ()
 
 
 SYNTAX = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
 
 from .. import __version__, bundle, progress
 from ..errors import EdgebuildError
@@ -32,7 +31,7 @@ from ..run import remote, sandbox, warm
 from ..steps import convert, datasets, evaluate, gate, quantdebug, quantizer, report, sources, summary
 from ..tflite import inspection
 from . import prune
-from .step import OUTPUTS_KEY, Step, outputs_intact, stamps
+from .step import OUTPUTS_KEY, Step, stamps, up_to_date
 
 
 def recipe_steps(recipe: Recipe) -> list[Step]:
@@ -144,7 +143,7 @@ def doit_task(step: Step, basename: str, name: str | None) -> dict:
         "actions": [(run_step, [step.action, step.args, step.writes, step])],
         "file_dep": [str(p) for p in step.reads],
         "targets": [str(p) for p in step.writes],
-        "uptodate": [config_changed({"edgebuild": __version__, **step.config}), outputs_intact],
+        "uptodate": [up_to_date({"edgebuild": __version__, **step.config})],
         "clean": True,
     }
     if name is not None:
