@@ -100,6 +100,8 @@ def run_step(function, args, writes, step: Step | None = None):
     During a build on a Dask cluster (remote.py), the heavy steps run there and the rest here, one
     at a time (they redirect this process's file descriptors into their logs)."""
     cluster = remote.CURRENT
+    if _started_by_a_build():  # a doit -n worker (or a Dask worker): gone with the process that started it
+        warm.exit_with_parent()
     recipe = _recipe_of(step) if step is not None else None
     label = f"{recipe.name}:{step.name}" if recipe is not None else None
     if cluster is not None and step is not None and remote.runs_remotely(step, recipe):
@@ -125,6 +127,13 @@ def run_step(function, args, writes, step: Step | None = None):
         finally:
             warm.release_memory()
     return {OUTPUTS_KEY: stamps(writes)}
+
+
+def _started_by_a_build() -> bool:
+    """This process is a multiprocessing child (a doit -n worker), not the build process a user started."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
 
 
 def _target_of(step: Step) -> str | None:

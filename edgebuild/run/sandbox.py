@@ -232,6 +232,8 @@ def _start_child(lines, verbose: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops the child
     from . import warm
 
+    warm.exit_with_parent()  # a build killed with SIGKILL cannot stop its sandbox: it stops itself
+
     warm.ran_here()  # (this child runs it)
     progress.send_lines_to(lambda line: lines.put((_number, line)))
 

@@ -68,6 +68,23 @@ def wait_for_line(process: subprocess.Popen, text: str) -> list[str]:
     raise AssertionError(f"the build ended before {text!r}: {''.join(lines)}")
 
 
+def left_running(root: Path, within: float = 15.0) -> list[str]:
+    """The processes still working in `root` (a killed build's sandbox, say) once `within` seconds have passed
+    for them to go: each had held TensorFlow's 700 to 900 MB, asleep, for as long as the machine ran."""
+    import psutil
+
+    def here() -> list[str]:
+        found = []
+        for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
+            if process.info["cwd"] == str(root):
+                found.append(f"{process.info['pid']}: {' '.join(process.info['cmdline'] or [])}")
+        return found
+    deadline = time.monotonic() + within
+    while here() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return here()
+
+
 def doit(project: Project) -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, "-m", "doit"], cwd=project.root, env=env, capture_output=True, text=True,
@@ -110,6 +127,7 @@ def test_a_killed_build_is_finished_by_the_next_one(tmp_path, uninterrupted, ste
     time.sleep(delay)
     process.kill()
     process.wait()
+    assert left_running(project.root) == [], "a killed build left its processes running"
     result = doit(project)
     assert result.returncode == 0, result.stderr
     assert artifacts(project) == uninterrupted
