@@ -13,10 +13,11 @@ the generated readers (`tflite.metadata.read`, `inspection.parse_model`) on ever
 """
 from __future__ import annotations
 
-import io
 import struct
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .metadata import associated_files
+from .metadata import _lines as label_lines  # (the runtimes' split: at \n only)
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool", 7: "int16",
                 8: "complex64", 9: "int8", 10: "float64", 11: "complex128", 12: "uint64", 13: "resource",
@@ -113,7 +114,6 @@ class SourceFacts:
     labels: list[str] | None = None  # the first label file packed on an output, its lines
     labels_kind: str | None = None  # "axis" (a score per label) or "value" (a class index per detection)
     has_metadata: bool = False
-    extra: dict = field(default_factory=dict)
 
     def quantized(self) -> str | None:
         """What makes the model already quantized, in words ("uint8 input, int8 weights"), or None."""
@@ -159,7 +159,7 @@ def source_facts(data: bytes) -> SourceFacts:
                  integer_weights=integer, weights=weights)
     metadata = _metadata_table(data, model, buffers)
     if metadata is not None:
-        facts.update(_metadata_facts(metadata, _packed_files(data)))
+        facts.update(_metadata_facts(metadata, associated_files(data)))
     return SourceFacts(**facts)
 
 
@@ -175,14 +175,6 @@ def _metadata_table(data: bytes, model: Table, buffers: list[Table]) -> Table | 
                 raw = data[target + 4:target + 4 + buffer.vector_length(0)] if target is not None else b""
             return root(raw) if raw[4:8] == b"M001" else None
     return None
-
-
-def _packed_files(data: bytes) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return {name: archive.read(name) for name in archive.namelist()}
-    except zipfile.BadZipFile:
-        return {}
 
 
 def _metadata_facts(metadata: Table, files: dict[str, bytes]) -> dict:
@@ -205,8 +197,7 @@ def _metadata_facts(metadata: Table, files: dict[str, bytes]) -> dict:
         for entry in tensor.tables(6):
             kind, name = LABEL_FILE_TYPES.get(entry.scalar(2, "b")), entry.string(0)
             if kind is not None and name in files:
-                text = files[name].decode("utf-8", "replace")
-                facts["labels"] = text.removesuffix("\n").split("\n") if text else []
+                facts["labels"] = label_lines(files[name].decode("utf-8", "replace"))
                 facts["labels_kind"] = kind
                 return facts
     return facts

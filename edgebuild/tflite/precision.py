@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .flatbuffer import INTEGER_WEIGHTS
+
 WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "int8", "uint8", "int4", "int16")
-INTEGER_WEIGHTS = ("int8", "uint8", "int4", "int16")
 INT4_MODES = ("weight_only_int4", "dynamic_int4")
 WEIGHT_MODES = ("weight_only_int8", "weight_only_int4", "dynamic_int8", "dynamic_int4", "int8", "int16x8")
 
