@@ -85,8 +85,17 @@ def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> bool:
     from .run import warm
 
     fresh = _freshness(tasks, root)
-    return warm.import_before_forking(jobs, {n for n, ok in fresh.items() if not ok} if fresh is not None else None,
-                                      _task_names(tasks))
+    names = _task_names(tasks)
+    torch_only = {name for name, task in zip(names, tasks) if _pytorch_task(task)}  # (their steps need torch)
+    stale = {n for n, ok in fresh.items() if not ok} - torch_only if fresh is not None else None
+    return warm.import_before_forking(jobs, stale, [n for n in names if n not in torch_only])
+
+
+def _pytorch_task(task: dict) -> bool:
+    """A step of a recipe whose source is a PyTorch program."""
+    args = task["actions"][0][1] if task.get("actions") and isinstance(task["actions"][0], tuple) else []
+    step = args[3] if len(args) > 3 else None
+    return any(isinstance(a, Recipe) and a.pytorch for a in getattr(step, "args", ()))
 
 
 def _doit_jobs(argv: list[str]) -> int:

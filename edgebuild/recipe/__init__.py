@@ -69,6 +69,13 @@ class Recipe:
         return self.spec.detection or DetectionSpec()
 
     @property
+    def pytorch(self) -> bool:
+        """A PyTorch program (given, or saved by the recipe's script): built without TensorFlow."""
+        from .checks import is_pytorch
+
+        return is_pytorch(self.spec)
+
+    @property
     def kind(self):
         """The task kind (`edgebuild.kinds`): what the steps ask about labels, metrics, thresholds, bundles."""
         from ..kinds import kind_of
@@ -98,7 +105,7 @@ class Recipe:
         thresholds or bundle settings: what a bundle records, so a threshold edit leaves bundles alone."""
         spec = self.spec
         dataset = spec.dataset.model_dump(mode="json", exclude={"test_path"} if spec.dataset.test_path is None else None)
-        parts = [spec.model.model_dump(mode="json"), dataset,  # (test_path came later: unset, hashes stay as they were)
+        parts = [spec.model.identity(), dataset,  # (test_path came later: unset, hashes stay as they were)
                  self.preprocess.model_dump(mode="json"), list(self.labels),
                  target.model_dump(mode="json", exclude={"thresholds", "name"})]
         if spec.task.value != "classification":  # (classification's hash is what it was before tasks existed)

@@ -182,7 +182,15 @@ def _check_task_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
 MICRO_THRESHOLDS = ("max_arena_kb", "max_flash_kb")
 
 
-MISSING_MODULE = "{what} needs {package}, which is not installed here: pip install '{install}'"
+MISSING_MODULE = "{what} needs {package}, which is not installed here: pip install {install}"
+SOURCES = ("keras", "saved_model", "script", "tflite", "pytorch")
+# torch first, pinned: a plain `torch` requirement makes pip take a CUDA build of several GB
+TORCH_INSTALL = "torch==2.13.0 'edgebuild[torch]' (torch first: the CPU build)"
+
+
+def is_pytorch(spec: RecipeSpec) -> bool:
+    """A PyTorch program, given or saved by the recipe's script."""
+    return spec.model.pytorch is not None or (spec.model.script is not None and spec.model.saves == "pytorch")
 
 
 def missing_module(module: str) -> bool:
@@ -201,7 +209,7 @@ def _check_micro_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
         if missing_module("tflite_micro"):  # (the micro bundle's TFLM runs in a child, which only failed there)
             return [(("bundles", "micro", "enabled"), MISSING_MODULE.format(
                 what="the micro bundle", package="tflite-micro (TensorFlow Lite Micro's interpreter; PyPI has wheels "
-                "for Linux x86_64 only)", install="tflite-micro==0.dev20261023182759"))]
+                "for Linux x86_64 only)", install="'tflite-micro==0.dev20261023182759'"))]
         return []
     places = [(("thresholds",), spec.thresholds)]
     places += [(("targets", i, "thresholds"), t.thresholds) for i, t in enumerate(spec.targets) if t.thresholds]
@@ -211,15 +219,33 @@ def _check_micro_thresholds(spec: RecipeSpec) -> list[tuple[Loc, str]]:
 
 def _check_model(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     model, problems = spec.model, []
-    given = [field for field in ("keras", "saved_model", "script", "tflite") if getattr(model, field) is not None]
+    given = [field for field in SOURCES if getattr(model, field) is not None]
     if len(given) != 1:
         got = "none" if not given else " and ".join(given)
-        return [(("model",), f"expected exactly one of keras, saved_model, script, tflite; got {got}")]
+        return [(("model",), f"expected exactly one of {', '.join(SOURCES)}; got {got}")]
     source = given[0]
     if source != "script":
         for field in ("args", "inputs", "isolated"):
             if getattr(model, field):
                 problems.append((("model", field), f"only a script takes {field}; this model comes from {source}"))
+        if model.saves != "keras":
+            problems.append((("model", "saves"), f"only a script takes saves; this model comes from {source}"))
+    if model.pytorch is not None:
+        if not model.pytorch.endswith(".pt2"):
+            problems.append((("model", "pytorch"), f"expected a program saved with torch.export.save (.pt2); "
+                                                   f"got {show_value(model.pytorch)}"))
+        elif not (root / model.pytorch).is_file():
+            problems.append((("model", "pytorch"), f"file {model.pytorch} not found"))
+    if is_pytorch(spec):
+        missing = [package for package, module in (("torch", "torch"), ("litert-torch", "litert_torch"))
+                   if missing_module(module)]
+        if missing:
+            problems.append((("model", source), MISSING_MODULE.format(
+                what="a PyTorch source", package=" and ".join(missing), install=TORCH_INSTALL)))
+        if spec.detection is not None:
+            problems.append((("model", source), "a PyTorch detector is not supported: its raw box outputs would "
+                                                "need TFLite's detection post-processing traced in, which litert-torch "
+                                                "does not do; export the detector from Keras, or as a .tflite"))
     if model.keras is not None:
         if not model.keras.endswith((".keras", ".h5")):
             problems.append((("model", "keras"), f"expected a .keras or .h5 file; got {show_value(model.keras)}"))
@@ -370,7 +396,9 @@ def backend(spec: RecipeSpec, target) -> str:
     if target.backend is not None:
         return target.backend
     if target.quantization == Quantization.none:  # a .tflite as it is; any other source as float32
-        return "none" if spec.model.tflite is not None else "converter"
+        return "none" if spec.model.tflite is not None or is_pytorch(spec) else "converter"
+    if is_pytorch(spec):  # litert-torch's float32 model as it is; the LiteRT Quantizer quantizes it
+        return "none" if target.quantization == Quantization.float32 else "litert_quantizer"
     if spec.model.tflite is not None or target.quantization in QUANTIZER_ONLY:
         return "litert_quantizer"
     return "converter"
@@ -388,6 +416,17 @@ def _check_backend(spec: RecipeSpec, root: Path, i: int, target) -> list[tuple[L
     if used == "converter" and target.quantization in QUANTIZER_ONLY:
         problems.append((("targets", i, "backend"), f"{target.quantization.value} needs the LiteRT Quantizer; "
                                                     f"expected backend: litert_quantizer (or none)"))
+    if is_pytorch(spec):
+        if target.quantization == Quantization.float16:
+            problems.append((("targets", i, "quantization"), "float16 is not available for a PyTorch source: "
+                             "litert-torch converts to float32 only, and the LiteRT Quantizer's float16 casting "
+                             "left this kind of model's weights in float32; expected float32, weight_only_int8/int4, "
+                             "dynamic_int8/int4, int8, int16x8 or custom"))
+            return problems
+        if used == "converter":
+            problems.append((("targets", i, "backend"), "a PyTorch source is converted by litert-torch and quantized "
+                                                        "by the LiteRT Quantizer only; expected backend: litert_quantizer "
+                                                        "(or leave it out)"))
     if used == "converter" and spec.model.tflite is not None:
         problems.append((("targets", i, "backend"), "a tflite source is quantized by the LiteRT Quantizer only; "
                                                     "expected backend: litert_quantizer (or none)"))

@@ -112,7 +112,7 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    """Where the unconverted model comes from: exactly one of keras, saved_model, script, tflite."""
+    """Where the unconverted model comes from: exactly one of keras, saved_model, script, tflite, pytorch."""
 
     keras: Optional[ProjectPath] = Field(None, description="A Keras model file (.keras or .h5), relative to the project root.")
     tflite: Optional[ProjectPath] = Field(
@@ -120,15 +120,29 @@ class ModelSpec(Strict):
         "an already quantized one is built as it is (quantization: none). Labels, normalization and the model's "
         "name, author and license are taken from its standard metadata where the recipe leaves them out.")
     saved_model: Optional[ProjectPath] = Field(None, description="A TensorFlow SavedModel directory, relative to the project root.")
+    pytorch: Optional[ProjectPath] = Field(
+        None, description="A PyTorch program saved with torch.export.save (.pt2), converted by litert-torch (the "
+        "`torch` extra). An image model taking NCHW pictures is converted to take NHWC ones, as the recipe's pictures "
+        "are; its targets are quantized by the LiteRT Quantizer, and its reference metrics come from torch itself.")
     script: Optional[ProjectPath] = Field(
         None,
         description="A training script the build runs as `python SCRIPT --out PATH [args...]`; it must save a Keras "
-        "model to PATH. It finds the prepared dataset (.npz with x_train, y_train, x_test, y_test) at $EDGEBUILD_DATA.")
+        "model to PATH (or, with `saves: pytorch`, a torch.export program). It finds the prepared dataset (.npz with "
+        "x_train, y_train, x_test, y_test) at $EDGEBUILD_DATA.")
+    saves: Literal["keras", "pytorch"] = Field(
+        "keras", description="script only: what the script saves to PATH: a Keras model (PATH ends in .keras), or a "
+        "PyTorch program saved with torch.export.save (PATH ends in .pt2), then built as a `pytorch:` source.")
     args: list[str] = Field(default_factory=list, description="Extra arguments for the script.")
     inputs: list[ProjectPath] = Field(default_factory=list, description="Further files the script reads: a change to any retrains.")
     isolated: bool = Field(
         False, description="Run the script in its own Python process. By default it runs as __main__ inside the build "
         "(with its own argv, working directory and environment), sharing the build's TensorFlow import (about 2 s).")
+
+    def identity(self) -> dict:
+        """The fields as data, those added with PyTorch sources left out while unused: what the source step and
+        the bundles' model hash record, so that a recipe written before them keeps its models and bundles."""
+        return self.model_dump(mode="json", exclude={name for name, unused in (("pytorch", self.pytorch is None),
+                                                                               ("saves", self.saves == "keras")) if unused})
 
 
 class DatasetSpec(Strict):

@@ -36,6 +36,13 @@ _box: "Sandbox | None" = None
 _box_lock = threading.Lock()
 
 
+def _pytorch_source(step) -> bool:
+    from ..steps.sources import is_pytorch
+
+    recipe = next((a for a in step.args if hasattr(a, "spec")), None)
+    return recipe is not None and is_pytorch(recipe)
+
+
 def isolated(step) -> bool:
     return step.name.startswith(ISOLATED)
 
@@ -105,6 +112,8 @@ class Sandbox:
         _remove_temporaries(step)
         name = signal.Signals(-code).name if code is not None and code < 0 else f"exit status {code}"
         tool = next((tool for prefix, tool in TOOLS.items() if step.name.startswith(prefix)), "native code")
+        if step.name in ("source", "float", "reference") and _pytorch_source(step):
+            tool = "torch" if step.name != "float" else "litert-torch"
         # what it was doing, when its last line said (progress lines start "calibrating on ...", "training: ...")
         words = said[-1].split(": ", 1)[-1].split() if said else []
         doing = words[0].rstrip(":") if words and words[0].rstrip(":").endswith("ing") else ""

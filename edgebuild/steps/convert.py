@@ -22,7 +22,7 @@ from ..tflite.precision import shortfall
 from . import mixed, reuse
 from .postprocess import TRACE
 from .datasets import load_prepared
-from .sources import export_dir, export_paths, load_model, model_files, source_model_path
+from .sources import export_dir, export_paths, float_model_path, load_model, model_files, source_model_path
 
 
 def _float32(converter, tf, target: TargetSpec) -> None:
@@ -92,14 +92,15 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
 
 
 def as_is_step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
-    """convert/<t> of `quantization: none` on a .tflite source: the source model, byte for byte."""
+    """convert/<t> of `quantization: none` on a .tflite source: the source model, byte for byte; on a PyTorch
+    source (`none` or float32), litert-torch's float32 model."""
     return Step(f"convert/{target.name}", "the source model as it is", copy_source, (recipe, layout, target.name),
-                reads=(source_model_path(recipe, layout),), writes=(layout.model(target.name),),
+                reads=(float_model_path(recipe, layout),), writes=(layout.model(target.name),),
                 config={"quantization": "none"}, log=layout.log(f"convert/{target.name}"))
 
 
 def copy_source(recipe: Recipe, layout: RecipeLayout, target_name: str) -> int:
-    data = source_model_path(recipe, layout).read_bytes()
+    data = float_model_path(recipe, layout).read_bytes()
     write_bytes(layout.model(target_name), data)
     return len(data)
 

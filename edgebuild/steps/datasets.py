@@ -422,7 +422,7 @@ def write_prepared(recipe: Recipe, layout: RecipeLayout) -> None:
 
     if recipe.preprocess_note:  # the recipe's preprocessing wins over the model's metadata: said once, when it applies
         progress.say(f"warning: {recipe.preprocess_note}")
-    if progress.tensorflow_imported() or progress.verbose() or current_process().daemon:
+    if recipe.pytorch or progress.tensorflow_imported() or progress.verbose() or current_process().daemon:
         _write_prepared(recipe, layout)  # (a Dask worker is a daemon process: it may not start children)
         return
     from concurrent.futures import ProcessPoolExecutor

@@ -75,6 +75,12 @@ def reference(recipe: Recipe, layout: RecipeLayout) -> dict:
         except (RuntimeError, ValueError) as exc:
             raise StepError(f"{recipe.where()}: model: LiteRT cannot run it: {one_line(str(exc), type(exc).__name__)} "
                             f"(full output: {recipe.shown(layout.log('reference'))})") from exc
+    elif source.suffix == ".pt2":  # a PyTorch program: run in torch itself, not a conversion of it
+        from .pytorch import predict as predict_in_torch
+
+        info = SourceInfo.read(layout)
+        outputs = recipe.kind.from_model(recipe, predict_in_torch(source, data.x_test, info.layout,
+                                                                  layout.log("reference")))
     else:
         model = load_model(source, layout.log("reference"))
         with progress.tool_output(layout.log("reference")):

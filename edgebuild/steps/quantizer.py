@@ -27,7 +27,7 @@ from ..recipe.schema import Quantization, TargetSpec
 from ..tflite.complaints import one_line
 from ..tflite.precision import shortfall
 from . import mixed
-from .sources import export_paths, model_files, source_model_path
+from .sources import export_paths, float_model_path, is_pytorch, model_files
 
 RECIPE_FUNCTIONS = {  # edgebuild's mode -> the quantizer's recipe function (litert_quantizer.recipe)
     Quantization.weight_only_int8: "weight_only_wi8_afp32",
@@ -45,15 +45,19 @@ def uses_quantizer(recipe: Recipe) -> bool:
     return any(recipe.backend(t) == "litert_quantizer" for t in recipe.spec.targets)
 
 
-def float_model(recipe: Recipe, layout: RecipeLayout):
-    """The float .tflite the quantizer starts from: a tflite source itself, else the float step's output."""
-    return source_model_path(recipe, layout) if recipe.spec.model.tflite else layout.source_dir / "float.tflite"
+float_model = float_model_path
 
 
 def float_step(recipe: Recipe, layout: RecipeLayout) -> Step | None:
-    """float: a Keras or SavedModel source converted to float32 once, for every litert_quantizer target."""
-    if recipe.spec.model.tflite or not uses_quantizer(recipe):
+    """float: a Keras or SavedModel source converted to float32 once, for every litert_quantizer target; a
+    PyTorch source converted by litert-torch, always (its float32 target is this model)."""
+    if recipe.spec.model.tflite or not (uses_quantizer(recipe) or is_pytorch(recipe)):
         return None
+    if is_pytorch(recipe):
+        return Step("float", "convert to float32 with litert-torch", write_float_model, (recipe, layout),
+                    reads=(*model_files(recipe, layout), layout.source_info, layout.data),
+                    writes=(float_model(recipe, layout),), config={"quantization": "float32", "by": "litert-torch"},
+                    log=layout.log("float"))
     return Step("float", "convert to float32 once, for the LiteRT Quantizer", write_float_model, (recipe, layout),
                 reads=(*model_files(recipe, layout), layout.source_info), reads_if_present=export_paths(recipe, layout),
                 writes=(float_model(recipe, layout),), config={"quantization": "float32"}, log=layout.log("float"))
@@ -65,11 +69,32 @@ def write_float_model(recipe: Recipe, layout: RecipeLayout) -> None:
 
     log = layout.log("float")
     log.unlink(missing_ok=True)
+    if is_pytorch(recipe):
+        write_bytes(float_model(recipe, layout), _from_pytorch(recipe, layout, log))
+        return
     with progress.tool_output(log):
         converter = make_converter(recipe, layout, TargetSpec(name="float", quantization=Quantization.float32), log)
         with reuse.loads_spared(converter):
             flatbuffer = converter.convert()
     write_bytes(float_model(recipe, layout), flatbuffer)
+
+
+def _from_pytorch(recipe: Recipe, layout: RecipeLayout, log) -> bytes:
+    """litert-torch's float32 model of the recipe's PyTorch program, taking the prepared pictures' layout."""
+    from .datasets import load_prepared
+    from .pytorch import convert_float
+    from .sources import SourceInfo, source_model_path
+
+    info = SourceInfo.read(layout)
+    sample = load_prepared(layout, "x_test").x_test[0]
+    try:
+        flatbuffer = convert_float(source_model_path(recipe, layout), sample, info.layout, log)
+    except StepError as exc:
+        raise StepError(f"{recipe.where()}: model: {exc} (full output: {recipe.shown(log)})") from exc
+    problem = shortfall(flatbuffer, "float32", False)
+    if problem:
+        raise StepError(f"{recipe.where()}: litert-torch {problem} (full output: {recipe.shown(log)})")
+    return flatbuffer
 
 
 def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:

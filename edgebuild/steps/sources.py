@@ -1,4 +1,5 @@
-"""Model sources: a Keras file, a SavedModel, or a training script -> build/<recipe>/source/.
+"""Model sources: a Keras file, a SavedModel, a .tflite, a PyTorch program (pytorch.py), or a training script
+-> build/<recipe>/source/.
 
 The source step also reads the model's input and output shapes and checks them against
 the prepared data and the labels, so a mismatch is reported once, in words, before any
@@ -39,6 +40,7 @@ class SourceInfo:
     output_shape: list | None = None  # without the batch dimension (segmentation: height, width, classes)
     output_shapes: list | None = None  # every output's, in the model's order (a detector has two, or four)
     layers: int | None = None  # a Keras model's layers, nested ones counted: what tracing it costs
+    layout: str | None = None  # a PyTorch program's input: nchw (converted to take NHWC pictures) or nhwc
 
     @classmethod
     def read(cls, layout: RecipeLayout) -> "SourceInfo":
@@ -47,7 +49,13 @@ class SourceInfo:
 
 def source_kind(recipe: Recipe) -> str:
     model = recipe.spec.model
-    return "script" if model.script else "keras" if model.keras else "tflite" if model.tflite else "saved_model"
+    return ("script" if model.script else "keras" if model.keras else "tflite" if model.tflite
+            else "pytorch" if model.pytorch else "saved_model")
+
+
+def is_pytorch(recipe: Recipe) -> bool:
+    """A PyTorch program, given (model.pytorch) or saved by the recipe's script (saves: pytorch)."""
+    return recipe.pytorch
 
 
 def source_files(recipe: Recipe) -> list[Path]:
@@ -59,6 +67,8 @@ def source_files(recipe: Recipe) -> list[Path]:
         return [recipe.path(model.keras)]
     if model.tflite:
         return [recipe.path(model.tflite)]
+    if model.pytorch:
+        return [recipe.path(model.pytorch)]
     folder = recipe.path(model.saved_model)
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -69,9 +79,17 @@ def source_model_path(recipe: Recipe, layout: RecipeLayout) -> Path:
         return layout.source_saved_model
     if recipe.spec.model.tflite:
         return layout.source_dir / "model.tflite"
+    if is_pytorch(recipe):
+        return layout.source_dir / "model.pt2"
     if recipe.spec.model.keras and recipe.spec.model.keras.endswith(".h5"):
         return layout.source_keras_as(".h5")
     return layout.source_keras
+
+
+def float_model_path(recipe: Recipe, layout: RecipeLayout) -> Path:
+    """The float .tflite the LiteRT Quantizer starts from: a tflite source itself, else the float step's output
+    (for a PyTorch source, litert-torch's conversion, which its float32 target is too)."""
+    return source_model_path(recipe, layout) if recipe.spec.model.tflite else layout.source_dir / "float.tflite"
 
 
 def model_files(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
@@ -85,7 +103,8 @@ def model_files(recipe: Recipe, layout: RecipeLayout) -> list[Path]:
 
 def export_dir(recipe: Recipe, layout: RecipeLayout) -> Path | None:
     """Where a Keras source is traced once for conversion (None for a SavedModel source, already one)."""
-    return None if recipe.spec.model.saved_model or recipe.spec.model.tflite else layout.source_export
+    model = recipe.spec.model
+    return None if model.saved_model or model.tflite or is_pytorch(recipe) else layout.source_export
 
 
 def export_paths(recipe: Recipe, layout: RecipeLayout) -> tuple[Path, ...]:
@@ -102,7 +121,7 @@ def detection_files(recipe: Recipe) -> list[Path]:
 
 def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     """source: train or copy the model, trace a Keras model once for the converter, describe it (source.json)."""
-    config = {"model": recipe.spec.model.model_dump(mode="json"), "labels": len(recipe.labels),
+    config = {"model": recipe.spec.model.identity(), "labels": len(recipe.labels),
               "task": recipe.spec.task.value}
     if recipe.spec.detection is not None:
         config["detection"] = recipe.spec.detection.model_dump(mode="json")
@@ -119,7 +138,7 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
     target = source_model_path(recipe, layout)
     if kind == "script":
         _run_script(recipe, layout, target)
-    elif kind in ("keras", "tflite"):
+    elif kind in ("keras", "tflite", "pytorch"):
         tmp = temporary_path(target)
         shutil.copyfile(recipe.path(getattr(recipe.spec.model, kind)), tmp)
         os.replace(tmp, target)
@@ -177,24 +196,35 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     log = layout.log("source")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
-    out = temporary_path(target)
+    # a PyTorch program records its file's name inside it: saved under its final name, in a folder of its own
+    out = temporary_path(target) if not is_pytorch(recipe) else _fresh_folder(temporary_path(target)) / target.name
     env = {"EDGEBUILD_DATA": str(layout.data.resolve()), "EDGEBUILD_RECIPE": recipe.name}
     progress.say(f"training: python {model.script} --out {out.name} {' '.join(model.args)}".rstrip())
     run = _script_in_process if not model.isolated else _script_in_subprocess
     try:
-        status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log)
-    except BaseException:  # interrupted: leave no half-written model behind
+        status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log,
+                           keras=not is_pytorch(recipe))
+        if status != 0:
+            raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "
+                            f"{last or _last_line(log)} (full output: {recipe.shown(log)})")
+        if not out.is_file():
+            saved = ("a program saved with torch.export.save(program, path)" if is_pytorch(recipe)
+                     else "a Keras model saved with model.save(path)")
+            raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
+                            f"path given as --out (expected {saved})")
+        if not is_pytorch(recipe):
+            stable_keras(out)
+        os.replace(out, target)
+    finally:  # failed or interrupted: leave no half-written model behind
         out.unlink(missing_ok=True)
-        raise
-    if status != 0:
-        out.unlink(missing_ok=True)
-        raise StepError(f"{recipe.where()}: model.script: {model.script} exited with status {status}: "
-                        f"{last or _last_line(log)} (full output: {recipe.shown(log)})")
-    if not out.is_file():
-        raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
-                        f"path given as --out (expected a Keras model saved with model.save(path))")
-    stable_keras(out)
-    os.replace(out, target)
+        if out.parent != target.parent:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def _fresh_folder(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def stable_keras(path: Path) -> None:
@@ -256,12 +286,14 @@ class _LineRelay(io.TextIOBase):
         self.pending = ""
 
 
-def _script_in_process(script: Path, args: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str]:
+def _script_in_process(script: Path, args: list[str], cwd: Path, env: dict, log: Path,
+                       keras: bool = True) -> tuple[int, str]:
     """Run the script as __main__ in this process, as `python` would, restoring argv, cwd, env and modules."""
-    progress.tensorflow(log)  # the script will import it: share the import already made (or under way)
-    import keras
+    if keras:
+        progress.tensorflow(log)  # the script will import it: share the import already made (or under way)
+        import keras as keras_module
 
-    keras.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite, keep them stable
+        keras_module.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite, keep them stable
     saved_argv, saved_path, saved_cwd, saved_env = sys.argv, list(sys.path), os.getcwd(), dict(os.environ)
     modules_before = set(sys.modules)
     relay = _LineRelay()
@@ -301,7 +333,8 @@ def _forget_modules_under(root: Path, keep: set[str]) -> None:
             del sys.modules[name]
 
 
-def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, str]:
+def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path,
+                          keras: bool = True) -> tuple[int, str]:
     """Run the script in its own Python process (model.isolated: true)."""
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", **env)
     if not progress.verbose():
@@ -383,10 +416,18 @@ def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None]:
 def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     from .datasets import load_prepared
 
+    data = load_prepared(layout, "x_test", "y_test")
+    program_layout = None
     try:
         layers = None
         if source_kind(recipe) == "tflite":
             input_shape, output_shapes, params = _tflite_shapes(path)
+        elif is_pytorch(recipe):
+            from .pytorch import describe
+
+            shapes = describe(path, list(data.x_test.shape[1:]), layout.log("source"))
+            input_shape, output_shapes, params = shapes.input_shape, shapes.output_shapes, shapes.params
+            program_layout = shapes.layout
         else:
             model = load_model(path, layout.log("source"))
             input_shape, output_shapes, params = _shapes(model)
@@ -395,9 +436,7 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
     except Exception as exc:
         raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a "
-                        f"{'.tflite model' if source_kind(recipe) == 'tflite' else 'Keras model or SavedModel'}: "
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    data = load_prepared(layout, "x_test", "y_test")
+                        f"{_what(recipe)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     data_shape = list(data.x_test.shape[1:])
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
@@ -409,12 +448,18 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     output_shape = output_shapes[0]
     width = output_shape[-1] if output_shape else 1
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-    return SourceInfo(format="saved_model" if path.is_dir() else "tflite" if path.suffix == ".tflite" else "keras", path=path.name,
+    formats = {".tflite": "tflite", ".pt2": "pytorch"}
+    return SourceInfo(format="saved_model" if path.is_dir() else formats.get(path.suffix, "keras"), path=path.name,
                       input_shape=[int(d) if d is not None else None for d in data_shape],
                       output_width=int(width), params=params, size_bytes=size,
                       output_shape=[int(d) if d is not None else None for d in output_shape],
                       output_shapes=[[int(d) if d is not None else None for d in shape] for shape in output_shapes],
-                      layers=layers)
+                      layers=layers, layout=program_layout)
+
+
+def _what(recipe: Recipe) -> str:
+    return (".tflite model" if source_kind(recipe) == "tflite" else "torch.export program" if is_pytorch(recipe)
+            else "Keras model or SavedModel")
 
 
 def _layer_count(model) -> int | None:

@@ -70,7 +70,7 @@ def test_schema_errors_all_at_once_with_lines(root):
                .replace("min_accuracy: 0.9", "min_accuracy: high")
     assert problems(root, "r.yaml", text) == [
         "recipes/r.yaml:3: model.scrpt: unknown field; did you mean 'script'? "
-        "expected one of keras, tflite, saved_model, script, args, inputs, isolated",
+        "expected one of keras, tflite, saved_model, pytorch, script, saves, args, inputs, isolated",
         "recipes/r.yaml:9: targets[1].quantization: expected one of none, float32, float16, dynamic_int8, int8, int16x8, "
         "weight_only_int8, weight_only_int4, dynamic_int4, custom; "
         "got 'int4'",
@@ -139,7 +139,7 @@ targets:
 def test_one_model_source(root):
     text = GOOD.replace("  keras: m.keras\n", "  keras: m.keras\n  saved_model: sm\n")
     assert problems(root, "r.yaml", text) == [
-        "recipes/r.yaml:1: model: expected exactly one of keras, saved_model, script, tflite; got keras and saved_model"]
+        "recipes/r.yaml:1: model: expected exactly one of keras, saved_model, script, tflite, pytorch; got keras and saved_model"]
 
 
 def test_npz_needs_calibration_and_training_data(root):
