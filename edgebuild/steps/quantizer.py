@@ -83,14 +83,14 @@ def _from_pytorch(recipe: Recipe, layout: RecipeLayout, log) -> bytes:
     """litert-torch's float32 model of the recipe's PyTorch program, taking the prepared pictures' layout."""
     from .datasets import load_prepared
     from .pytorch import convert_float
-    from .sources import SourceInfo, source_model_path
+    from .sources import SourceInfo, program_named, source_model_path
 
     info = SourceInfo.read(layout)
     sample = load_prepared(layout, "x_test").x_test[0]
     try:
         flatbuffer = convert_float(source_model_path(recipe, layout), sample, info.layout, log)
     except StepError as exc:
-        raise StepError(f"{recipe.where()}: model: {exc} (full output: {recipe.shown(log)})") from exc
+        raise StepError(f"{recipe.where()}: {program_named(recipe)}: {exc} (full output: {recipe.shown(log)})") from exc
     problem = shortfall(flatbuffer, "float32", False)
     if problem:
         raise StepError(f"{recipe.where()}: litert-torch {problem} (full output: {recipe.shown(log)})")

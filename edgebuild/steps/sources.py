@@ -24,6 +24,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, temporary_path, write_json
 from ..recipe import Recipe
+from ..tflite.complaints import one_line
 from .postprocess import TRACE
 
 
@@ -418,16 +419,23 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
 
     data = load_prepared(layout, "x_test", "y_test")
     program_layout = None
+    if is_pytorch(recipe):
+        from .pytorch import describe
+
+        try:
+            shapes = describe(path, list(data.x_test.shape[1:]), layout.log("source"))
+        except Exception as exc:  # (its own words, or torch's for a program that does not run)
+            what = str(exc) if isinstance(exc, StepError) else f"torch cannot run it: {one_line(str(exc), type(exc).__name__)}"
+            raise StepError(f"{recipe.where()}: {program_named(recipe)}: {what} "
+                            f"(full output: {recipe.shown(layout.log('source'))})") from exc
+        input_shape, output_shapes, params = shapes.input_shape, shapes.output_shapes, shapes.params
+        program_layout = shapes.layout
     try:
         layers = None
         if source_kind(recipe) == "tflite":
             input_shape, output_shapes, params = _tflite_shapes(path)
         elif is_pytorch(recipe):
-            from .pytorch import describe
-
-            shapes = describe(path, list(data.x_test.shape[1:]), layout.log("source"))
-            input_shape, output_shapes, params = shapes.input_shape, shapes.output_shapes, shapes.params
-            program_layout = shapes.layout
+            pass
         else:
             model = load_model(path, layout.log("source"))
             input_shape, output_shapes, params = _shapes(model)
@@ -455,6 +463,12 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
                       output_shape=[int(d) if d is not None else None for d in output_shape],
                       output_shapes=[[int(d) if d is not None else None for d in shape] for shape in output_shapes],
                       layers=layers, layout=program_layout)
+
+
+def program_named(recipe: Recipe) -> str:
+    """A PyTorch source as the recipe names it: `model.pytorch: models/net.pt2`, or the script that saves it."""
+    model = recipe.spec.model
+    return f"model.pytorch: {model.pytorch}" if model.pytorch else f"model.script: {model.script}'s program"
 
 
 def _what(recipe: Recipe) -> str:

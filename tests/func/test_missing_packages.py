@@ -27,7 +27,7 @@ sys.meta_path[:] = [_WithoutSome if finder is PathFinder else finder for finder 
 
 def without(tmp_path, *modules) -> dict:
     folder = tmp_path / "absent"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "sitecustomize.py").write_text(BLOCKER.format(absent=set(modules)))
     return dict(os.environ, PYTHONPATH=str(folder), TF_CPP_MIN_LOG_LEVEL="2")
 
@@ -86,3 +86,25 @@ def test_a_dask_build_without_distributed_says_what_to_install(tmp_path):
     assert done.returncode == 2 and done.stderr == (
         "--dask local:1: Dask's distributed is not installed; from edgebuild's checkout, pip install -e "
         "'.[dask]' (on this machine and on the workers)\n")
+
+
+def test_a_pytorch_recipe_without_the_torch_extra_says_what_to_install(tmp_path):
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "p.yaml").write_text(textwrap.dedent("""\
+        model:
+          script: train.py
+          saves: pytorch
+        dataset: {source: sklearn_digits}
+        labels: [a, b, c, d, e, f, g, h, i, j]
+        targets: [{name: fp32, quantization: float32}]
+        """))
+    (tmp_path / "train.py").write_text("import torch\n")
+    expected = ("recipes/p.yaml:2: model.script: a PyTorch source needs {}, which is not installed here: pip install "
+                "torch==2.13.0 'edgebuild[torch]' (torch first: the CPU build)\n")
+    for absent, named in ((("litert_torch",), "litert-torch"), (("torch", "litert_torch"), "torch and litert-torch")):
+        done = subprocess.run([sys.executable, "-m", "edgebuild.cli", "validate"], cwd=tmp_path, capture_output=True,
+                              text=True, env=without(tmp_path / absent[0], *absent), timeout=120)
+        assert (done.returncode, done.stderr) == (2, expected.format(named))
+    done = subprocess.run([sys.executable, "-m", "edgebuild.cli", "validate"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,208 @@
+"""PyTorch sources: torch.export programs converted by litert-torch, measured against torch itself.
+
+The photos-torch example is built once for this module (a seeded PyTorch training, litert-torch, the LiteRT
+Quantizer, LiteRT, MediaPipe); the other tests save tiny programs of their own."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO, Project
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("litert_torch")
+
+import mediapipe_task  # noqa: E402
+
+
+def save_program(module, example, path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.export.save(torch.export.export(module.eval(), (example,)), str(path))
+
+
+def torch_outputs(program_path, x_nhwc):
+    """The program's own outputs for NHWC pictures, fed to it channels first, one at a time."""
+    module = torch.export.load(str(program_path)).module()
+    with torch.no_grad():
+        return np.concatenate([module(torch.from_numpy(np.ascontiguousarray(s[None].transpose(0, 3, 1, 2)))).numpy()
+                               for s in x_nhwc])
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    project = Project(tmp_path_factory.mktemp("photos") / "p")
+    shutil.copy(REPO / "recipes/photos_torch.yaml", project.root / "recipes")
+    (project.root / "models").mkdir()
+    shutil.copy(REPO / "models/train_photos_torch.py", project.root / "models")
+    shutil.copytree(REPO / "data/photos", project.root / "data/photos")
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    project.first_output = result.output
+    return project
+
+
+def prepared(project, name):
+    from edgebuild.layout import RecipeLayout
+    from edgebuild.steps.datasets import load_prepared
+
+    return load_prepared(RecipeLayout(project.root, name), "x_test", "y_test")
+
+
+def test_the_float32_model_takes_nhwc_pictures_and_gives_torchs_outputs(photos):
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    data = prepared(photos, "photos-torch")
+    runner = TFLiteRunner(photos.path("build/photos-torch/fp32/model.tflite"))
+    detail = runner.interpreter.get_input_details()[0]
+    assert list(detail["shape"]) == [1, 32, 32, 3] and detail["dtype"] == np.float32
+    ours = np.concatenate([runner.run(s[None]) for s in data.x_test])
+    theirs = torch_outputs(photos.path("build/photos-torch/source/model.pt2"), data.x_test)
+    assert ours.shape == theirs.shape == (len(data.x_test), 2)
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def test_the_reference_is_torchs_own_and_int8_keeps_its_accuracy(photos):
+    data = prepared(photos, "photos-torch")
+    theirs = torch_outputs(photos.path("build/photos-torch/source/model.pt2"), data.x_test).argmax(-1)
+    reference = json.loads(photos.path("build/photos-torch/reference.json").read_text())
+    assert reference["format"] == "pytorch"
+    confusion = np.zeros((2, 2), int)
+    np.add.at(confusion, (data.y_test, theirs), 1)
+    assert reference["confusion"] == confusion.tolist()
+    assert reference["accuracy"] == pytest.approx(float(np.mean(theirs == data.y_test)))
+    int8 = json.loads(photos.path("build/photos-torch/int8/metrics.json").read_text())
+    assert int8["accuracy"] >= reference["accuracy"] - 0.03
+    from edgebuild.tflite.precision import shortfall
+
+    assert shortfall(photos.path("build/photos-torch/int8/model.tflite").read_bytes(), "int8", False) is None
+
+
+def test_mediapipe_reads_the_shipped_model_as_it_is(photos, tmp_path):
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    from test_published import CLASSIFIER
+
+    shipped = photos.path("build/photos-torch/shipped.tflite")
+    pictures = mediapipe_task.pictures_of(photos, "photos-torch")
+    found = mediapipe_task.run(CLASSIFIER, shipped, pictures, tmp_path)
+    runner = TFLiteRunner(shipped)
+    ours = [int(np.argmax(runner.run((p[None] / np.float32(255)).astype(np.float32)))) for p in pictures]
+    assert [top[0][0] for top in found["top"]] == [["flower", "temple"][i] for i in ours]
+
+
+def test_an_edit_to_the_script_retrains_and_nothing_else(photos):
+    before = photos.path("build/photos-torch/source/model.pt2").read_bytes()
+    assert photos.build().executed == []  # a second build: nothing to do
+    photos.edit("models/train_photos_torch.py", "model.eval()\n", "model.eval()  # an edit\n")
+    result = photos.build()
+    assert result.exit_code == 0
+    assert result.executed == ["photos-torch:source"]
+    assert photos.path("build/photos-torch/source/model.pt2").read_bytes() == before  # seeded: the same program
+
+
+def test_an_nchw_segmenter_gives_nhwc_maps(project):
+    """A program taking [N, C, H, W] and giving [N, K, H, W] ships taking NHWC pictures and giving NHWC maps."""
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 8, 8, 3), dtype=np.float32)
+    y = (x[..., 0] > 0.5).astype(np.uint8)  # the red channel decides the class of each pixel
+    np.savez(project.root / "masks.npz", x_train=x[:16], y_train=y[:16], x_test=x[16:], y_test=y[16:])
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.Softmax(dim=1))
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].weight[1, 0, 0, 0], net[0].weight[0, 0, 0, 0] = 20.0, -20.0
+        net[0].bias[1], net[0].bias[0] = -10.0, 10.0  # red above one half
+    save_program(net, torch.zeros(1, 3, 8, 8), project.root / "models/seg.pt2")
+    project.write("recipes/seg.yaml", """\
+        task: segmentation
+        model: {pytorch: models/seg.pt2}
+        dataset: {source: npz, path: masks.npz}
+        labels: [dark, red]
+        targets: [{name: fp32, quantization: float32}]
+        thresholds: {min_pixel_accuracy: 0.95}
+        bundles: {android: {enabled: false}, ios: {enabled: false}, linux: {enabled: false}}
+        """)
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    runner = TFLiteRunner(project.path("build/seg/fp32/model.tflite"))
+    assert list(runner.interpreter.get_input_details()[0]["shape"]) == [1, 8, 8, 3]
+    assert list(runner.interpreter.get_output_details()[0]["shape"]) == [1, 8, 8, 2]
+    ours = np.concatenate([runner.run(s[None]) for s in x[16:]])
+    theirs = torch_outputs(project.path("models/seg.pt2"), x[16:]).transpose(0, 2, 3, 1)
+    assert np.abs(ours - theirs).max() < 1e-5
+    source = json.loads(project.path("build/seg/source/source.json").read_text())
+    assert source["layout"] == "nchw" and source["output_shape"] == [8, 8, 2]
+
+
+class Erfinv(torch.nn.Module):  # an op litert-torch has no lowering for
+    def forward(self, x):
+        return torch.softmax(torch.special.erfinv(x.clamp(-0.5, 0.5)).mean(dim=(2, 3)), dim=-1)
+
+
+class Mean(torch.nn.Module):
+    def forward(self, x):
+        return torch.softmax(x.mean(dim=(2, 3)), dim=-1)
+
+
+def test_bad_programs_and_layouts_are_one_line_each(project):
+    rng = np.random.default_rng(0)
+    np.savez(project.root / "small.npz", x_train=rng.random((8, 4, 4, 3), dtype=np.float32), y_train=np.arange(8) % 3,
+             x_test=rng.random((6, 4, 4, 3), dtype=np.float32), y_test=np.arange(6) % 3)
+    np.savez(project.root / "cubes.npz", x_train=rng.random((8, 3, 3, 3), dtype=np.float32), y_train=np.arange(8) % 3,
+             x_test=rng.random((6, 3, 3, 3), dtype=np.float32), y_test=np.arange(6) % 3)
+    save_program(Erfinv(), torch.zeros(1, 3, 4, 4), project.root / "models/erfinv.pt2")
+    save_program(Mean(), torch.zeros(1, 3, 5, 5), project.root / "models/wrong_size.pt2")
+    save_program(Mean(), torch.zeros(1, 3, 3, 3), project.root / "models/cube.pt2")
+    (project.root / "models/broken.pt2").write_bytes(b"not a program")
+    for name, program, data in (("erfinv", "erfinv", "small"), ("wrong-size", "wrong_size", "small"),
+                                ("cube", "cube", "cubes"), ("broken", "broken", "small")):
+        project.write(f"recipes/{name}.yaml", f"""\
+            model: {{pytorch: models/{program}.pt2}}
+            dataset: {{source: npz, path: {data}.npz}}
+            labels: [a, b, c]
+            targets: [{{name: fp32, quantization: float32}}]
+            bundles: {{android: {{enabled: false}}, ios: {{enabled: false}}, linux: {{enabled: false}}}}
+            """)
+    result = project.build()
+    assert result.exit_code != 0
+    lines = {line.split(":", 1)[0]: line for line in result.failures}
+    assert len(result.failures) == 4 and all("\n" not in line for line in result.failures)
+    assert lines["recipes/erfinv.yaml"].startswith(
+        "recipes/erfinv.yaml: erfinv: model.pytorch: models/erfinv.pt2: litert-torch cannot convert it: RuntimeError: "
+        "Lowering not found: aten.erfinv.default (full output: build/erfinv/logs/float.log)")
+    assert lines["recipes/wrong-size.yaml"] == (
+        "recipes/wrong-size.yaml: wrong-size: model.pytorch: models/wrong_size.pt2: input shape (3, 5, 5) does not match the "
+        "preprocessed data's (4, 4, 3) or, channels first, (3, 4, 4); change preprocess (resize) or the program's "
+        "input (full output: build/wrong-size/logs/source.log)")
+    assert lines["recipes/cube.yaml"].startswith(
+        "recipes/cube.yaml: cube: model.pytorch: models/cube.pt2: the input layout cannot be told: (3, 3, 3) reads as NCHW "
+        "and as NHWC")
+    assert lines["recipes/broken.yaml"].startswith(
+        "recipes/broken.yaml: broken: model.pytorch: models/broken.pt2: cannot load model.pt2 as a torch.export program:")
+    assert lines["recipes/broken.yaml"].endswith("(full output: build/broken/logs/source.log)")
+
+
+def test_modes_a_pytorch_source_cannot_take_are_refused_when_the_recipe_loads(project):
+    from edgebuild.errors import RecipeError
+    from edgebuild.recipe import load_recipe
+
+    save_program(Mean(), torch.zeros(1, 3, 4, 4), project.root / "models/m.pt2")
+    project.write("recipes/m.yaml", """\
+        model: {pytorch: models/m.pt2}
+        dataset: {source: sklearn_digits}
+        labels: [a, b, c, d, e, f, g, h, i, j]
+        targets:
+          - {name: half, quantization: float16}
+          - {name: dyn8, quantization: dynamic_int8, backend: converter}
+        """)
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(project.path("recipes/m.yaml"), project.root)
+    assert caught.value.problems == [
+        "recipes/m.yaml:5: targets[0].quantization: float16 is not available for a PyTorch source: litert-torch "
+        "converts to float32 only, and the LiteRT Quantizer's float16 casting left this kind of model's weights in "
+        "float32; expected float32, weight_only_int8/int4, dynamic_int8/int4, int8, int16x8 or custom",
+        "recipes/m.yaml:6: targets[1].backend: a PyTorch source is converted by litert-torch and quantized by the "
+        "LiteRT Quantizer only; expected backend: litert_quantizer (or leave it out)"]
