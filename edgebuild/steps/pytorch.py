@@ -77,6 +77,25 @@ def load_program(path: Path, log: Path | None = None):
     return _loaded[key]
 
 
+def stable_program(path: Path, log: Path | None = None) -> None:
+    """Rewrite a program a script saved so that the same weights give the same bytes wherever it was trained:
+    torch.export records each op's Python stack trace, absolute paths included, so the same training in
+    another folder (a Dask worker's, a second checkout) gave another model.pt2 and reconverted everything.
+    The traces are dropped (nothing reads them to run the program); the archive keeps its name, which it
+    takes from the file's."""
+    import shutil
+    import tempfile
+
+    torch = _torch(log)
+    with progress.tool_output(log or Path(os.devnull)):
+        program = torch.export.load(str(path))
+        for node in program.graph.nodes:
+            node.meta.pop("stack_trace", None)
+        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+            torch.export.save(program, str(Path(tmp) / path.name))
+            shutil.move(str(Path(tmp) / path.name), str(path))
+
+
 def _user_inputs(program) -> list:
     names = set(program.graph_signature.user_inputs)
     return [node for node in program.graph.nodes if node.op == "placeholder" and node.name in names]

@@ -213,7 +213,16 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
                      else "a Keras model saved with model.save(path)")
             raise StepError(f"{recipe.where()}: model.script: {model.script} finished but wrote no model to the "
                             f"path given as --out (expected {saved})")
-        if not is_pytorch(recipe):
+        if is_pytorch(recipe):
+            from .pytorch import stable_program
+
+            try:
+                stable_program(out, log)
+            except Exception as exc:
+                raise StepError(f"{recipe.where()}: model.script: {model.script} saved a file torch.export.load "
+                                f"cannot read ({one_line(str(exc), type(exc).__name__)}); expected a program saved "
+                                f"with torch.export.save(program, path) (full output: {recipe.shown(log)})") from exc
+        else:
             stable_keras(out)
         os.replace(out, target)
     finally:  # failed or interrupted: leave no half-written model behind

@@ -77,8 +77,8 @@ def test_a_cluster_build_gives_the_local_bytes_and_uses_both_workers(tmp_path, l
 
 
 @pytest.mark.slow
-def test_regression_segmentation_and_detection_build_on_the_cluster_as_here(tmp_path):
-    kinds = ["diabetes_regression", "shapes_segmentation", "shapes_detection"]
+def test_regression_segmentation_detection_and_pytorch_build_on_the_cluster_as_here(tmp_path):
+    kinds = ["diabetes_regression", "shapes_segmentation", "shapes_detection", "photos_torch"]
     here = example_project(tmp_path / "here", kinds)
     assert edgebuild(here).returncode == 0
     there = example_project(tmp_path / "there", kinds)
@@ -87,6 +87,7 @@ def test_regression_segmentation_and_detection_build_on_the_cluster_as_here(tmp_
     local, cluster = artifacts(here), artifacts(there)
     assert sorted(cluster) == sorted(local) and "dist/shapes-ios.zip" in cluster
     assert "dist/shapes-detection-android.zip" in cluster  # (the detector's anchors went out with its steps)
+    assert "build/photos-torch/source/float.tflite" in cluster  # (litert-torch's conversion, on a worker)
     # the workers' progress lines come back with their results, each naming its step
     said = [line for line in result.stderr.splitlines() if line.startswith("   shapes-detection:evaluate/")]
     assert len(said) == 3 and all(" KB, " in line for line in said), result.stderr

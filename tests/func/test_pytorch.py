@@ -166,10 +166,25 @@ def test_bad_programs_and_layouts_are_one_line_each(project):
             targets: [{{name: fp32, quantization: float32}}]
             bundles: {{android: {{enabled: false}}, ios: {{enabled: false}}, linux: {{enabled: false}}}}
             """)
+    project.write("models/not_a_program.py", """\
+        import sys
+        open(sys.argv[2], "wb").write(b"weights")
+        """)
+    project.write("recipes/garbage.yaml", """\
+        model: {script: models/not_a_program.py, saves: pytorch}
+        dataset: {source: npz, path: small.npz}
+        labels: [a, b, c]
+        targets: [{name: fp32, quantization: float32}]
+        """)
     result = project.build()
     assert result.exit_code != 0
     lines = {line.split(":", 1)[0]: line for line in result.failures}
-    assert len(result.failures) == 4 and all("\n" not in line for line in result.failures)
+    assert len(result.failures) == 5 and all("\n" not in line for line in result.failures)
+    assert lines["recipes/garbage.yaml"].startswith(
+        "recipes/garbage.yaml: garbage: model.script: models/not_a_program.py saved a file torch.export.load cannot "
+        "read (")
+    assert lines["recipes/garbage.yaml"].endswith("(full output: build/garbage/logs/source.log)")
+    assert not project.path("build/garbage/source/model.pt2").exists()  # nothing half-written
     assert lines["recipes/erfinv.yaml"].startswith(
         "recipes/erfinv.yaml: erfinv: model.pytorch: models/erfinv.pt2: litert-torch cannot convert it: RuntimeError: "
         "Lowering not found: aten.erfinv.default (full output: build/erfinv/logs/float.log)")
