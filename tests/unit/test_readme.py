@@ -8,7 +8,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_readme_is_short_and_starts_with_the_two_commands():
     lines = (REPO / "README.md").read_text().splitlines()
     assert len(lines) <= 200
-    assert lines[3].startswith("python3 -m venv .venv && .venv/bin/pip install -e \".[test]\" && .venv/bin/doit")
+    assert lines[3].startswith("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 && "
+                               ".venv/bin/pip install -e \".[test,torch]\" && .venv/bin/doit")
     assert lines[4].startswith("apt-get update") and "pytest --slow" in lines[4]
 
 
