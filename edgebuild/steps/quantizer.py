@@ -26,6 +26,7 @@ from ..recipe import Recipe
 from ..recipe.schema import Quantization, TargetSpec
 from ..tflite.complaints import one_line
 from ..tflite.precision import shortfall
+from ..tflite.repack import inline_buffers
 from . import mixed
 from .sources import export_paths, float_model_path, is_pytorch, model_files
 
@@ -149,6 +150,7 @@ def with_signature(model: bytes) -> bytes:
     if root.SignatureDefsLength():
         return model
     tree = schema.ModelT.InitFromObj(root)
+    inline_buffers(tree, model)
     graph = tree.subgraphs[0]
 
     def tensor_map(index):
@@ -179,6 +181,7 @@ def with_builtin_codes(model: bytes) -> bytes:
     if all(code.BuiltinCode() >= code.DeprecatedBuiltinCode() for code in codes):
         return model
     tree = schema.ModelT.InitFromObj(root)
+    inline_buffers(tree, model)
     for code in tree.operatorCodes:
         code.builtinCode = max(code.builtinCode, code.deprecatedBuiltinCode)
     builder = flatbuffers.Builder(len(model) + 1024)

@@ -236,7 +236,10 @@ def old_schema(model: bytes) -> bytes:
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
+    from edgebuild.tflite.repack import inline_buffers
+
     tree = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model, 0))
+    inline_buffers(tree, model)
     for code in tree.operatorCodes:
         code.deprecatedBuiltinCode, code.builtinCode = code.builtinCode, 0
     builder = flatbuffers.Builder(len(model) + 1024)
@@ -283,3 +286,30 @@ def test_litert_refusing_a_model_is_one_line_with_what_to_do(tmp_path):
     assert "zero_point" in line and line.endswith(
         "(the quantizer gave an op's weights a non-zero zero point, which LiteRT's kernel refuses: keep that op in "
         "float (keep_float), or pick another mode or backend)")
+
+
+def test_a_large_quantized_model_keeps_its_weights_when_metadata_is_written_in(tmp_path):
+    """The LiteRT Quantizer stores a model's weights after its flatbuffer, by offset, once they pass 256 KB;
+    writing metadata (the ship step) or a signature repacks the flatbuffer, which lost them: the shipped
+    model pointed past its own end and LiteRT refused it."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from edgebuild.recipe.schema import Quantization, TargetSpec
+    from edgebuild.steps import quantizer
+    from edgebuild.tflite.metadata import InputFacts, ModelFacts, OutputFacts, with_metadata
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    model = quantizer.for_quantizer((REPO / "tests/data/published/mobilenet_v1_0.25_224_1_default_1.tflite").read_bytes())
+    rules = quantizer.base_recipe(None, TargetSpec(name="t", quantization=Quantization.weight_only_int8))
+    quantized, _ = quantizer.quantize(model, rules, [], tmp_path / "log")
+    root = schema.Model.GetRootAs(quantized, 0)
+    assert sum(root.Buffers(i).Offset() > 1 for i in range(root.BuffersLength())) > 10  # (what this test is about)
+    facts = ModelFacts(name="M", description="d", version="1", author=None, license=None,
+                       input=InputFacts("input", "a picture", None, [127.5], [127.5]),
+                       outputs=[OutputFacts("scores", "one per class")], labels=[])
+    samples = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype(np.float32)
+    expected = TFLiteRunner(quantized).run(samples)
+    for repacked in (with_metadata(quantized, facts), quantizer.with_builtin_codes(old_schema(quantized))):
+        assert len(repacked) > len(quantized) * 0.9
+        np.testing.assert_array_equal(TFLiteRunner(repacked).run(samples), expected)
+

@@ -164,6 +164,10 @@ def with_metadata(model: bytes, facts: ModelFacts) -> bytes:
     tree = ms.ModelT.InitFromObj(ms.Model.GetRootAs(model, 0))
     import numpy as np
 
+    from ..repack import inline_buffers
+
+    inline_buffers(tree, model)
+
     buffer = ms.BufferT()
     buffer.data = np.frombuffer(metadata_buffer(facts), np.uint8)
     tree.buffers = tree.buffers or []
