@@ -221,3 +221,78 @@ def test_modes_a_pytorch_source_cannot_take_are_refused_when_the_recipe_loads(pr
         "float32; expected float32, weight_only_int8/int4, dynamic_int8/int4, int8, int16x8 or custom",
         "recipes/m.yaml:6: targets[1].backend: a PyTorch source is converted by litert-torch and quantized by the "
         "LiteRT Quantizer only; expected backend: litert_quantizer (or leave it out)"]
+
+
+IMPORT_WATCH = """\
+import os, sys
+from importlib.machinery import PathFinder
+
+
+class _Watch(PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        spec = PathFinder.find_spec(name, path, target)
+        if spec is not None and name in ("tensorflow", "torch", "litert_torch"):
+            real = spec.loader.exec_module
+
+            def exec_module(module, real=real):
+                with open(os.environ["IMPORTS_SEEN"], "a") as seen:
+                    seen.write(name + "\\n")
+                return real(module)
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path[:] = [_Watch if finder is PathFinder else finder for finder in sys.meta_path]
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_build_of_pytorch_recipes_alone_imports_no_tensorflow(project, tmp_path, jobs):
+    """In any process the build starts (doit's workers, the sandboxes, the data step's helper): an import hook
+    on PYTHONPATH records every import of tensorflow, torch and litert_torch."""
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    np.savez(project.root / "small.npz", x_train=rng.random((8, 4, 4, 3), dtype=np.float32), y_train=np.arange(8) % 3,
+             x_test=rng.random((6, 4, 4, 3), dtype=np.float32), y_test=np.arange(6) % 3)
+    save_program(Mean(), torch.zeros(1, 3, 4, 4), project.root / "models/m.pt2")
+    project.write("recipes/m.yaml", """\
+        model: {pytorch: models/m.pt2}
+        dataset: {source: npz, path: small.npz}
+        labels: [a, b, c]
+        targets: [{name: fp32, quantization: float32}, {name: int8, quantization: int8}]
+        """)
+    (tmp_path / "watch").mkdir()
+    (tmp_path / "watch/sitecustomize.py").write_text(IMPORT_WATCH)
+    seen = tmp_path / "seen.txt"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "watch"), IMPORTS_SEEN=str(seen), TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build", "-n", jobs], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    imported = seen.read_text().split()
+    assert "torch" in imported and "litert_torch" in imported  # (the hook saw the build's processes)
+    assert "tensorflow" not in imported
+
+
+def test_keep_float_lists_a_pytorch_models_ops_through_the_quantizers_recipe(photos):
+    """A listed op stays float in an int8 target: a no_quantize rule in the LiteRT Quantizer's recipe."""
+    from edgebuild.tflite.inspection import inspect_model
+
+    photos.edit("recipes/photos_torch.yaml", "  - {name: int8, quantization: int8, calibration_samples: 100}\n",
+                "  - {name: int8, quantization: int8, calibration_samples: 100}\n"
+                "  - {name: mixed, quantization: int8, keep_float: ['ChannelLastIOWrapper;8$']}\n")
+    result = photos.build()
+    assert result.exit_code == 0, result.output
+    assert "photos-torch:convert/mixed" in result.executed and "photos-torch:convert/int8" not in result.executed
+    mixed = json.loads(photos.path("build/photos-torch/mixed/mixed.json").read_text())
+    assert [op["op"] for op in mixed["kept"]] == ["FULLY_CONNECTED"]
+    rules = json.loads(photos.path("build/photos-torch/mixed/litert_recipe.json").read_text())
+    assert rules[-1]["algorithm_key"] == "no_quantize"
+    model = inspect_model(photos.path("build/photos-torch/mixed/model.tflite"))
+    fully_connected = next(op for op in model.ops if op.op == "FULLY_CONNECTED")
+    assert model.tensors[fully_connected.inputs[1]].dtype == "float32"
+    conv = next(op for op in model.ops if op.op == "CONV_2D")
+    assert model.tensors[conv.inputs[1]].dtype == "int8"
