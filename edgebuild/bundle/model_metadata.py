@@ -89,6 +89,10 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
         mean, std = mean - z * std * s, std * s
         lowest, highest = QUANTIZED_RANGES.get(tensor.dtype, (-np.inf, np.inf))
         low, high = np.clip(np.round(low / s + z), lowest, highest), np.clip(np.round(high / s + z), lowest, highest)
+    from .. import modalities
+
+    if modalities.of(recipe) == modalities.SOUND:
+        return _sound_facts(recipe, tensor)
     image = _image_kind(recipe, tensor, len(mean))
     what = (f"{'An RGB' if image == 'rgb' else 'A grayscale'} image, {tensor.shape[1]}x{tensor.shape[2]}"
             if image else f"{int(np.prod(tensor.shape[1:]))} features")
@@ -100,6 +104,19 @@ def input_facts(recipe: Recipe, layout: RecipeLayout, tensor: TensorInfo) -> Inp
                     f"in the data's own units{_units(preprocess.get('raw_range'))}: the recipe's preprocessing.",
         mean=[float(v) for v in mean], std=[float(v) for v in std],
         minimum=[float(v) for v in low], maximum=[float(v) for v in high])
+
+
+def _sound_facts(recipe: Recipe, tensor: TensorInfo) -> InputFacts:
+    """A waveform input: AudioProperties (the recipe's rate, one channel), the samples taken as they are."""
+    from ..modalities.sound import rate_and_samples
+
+    rate, samples = rate_and_samples(recipe.spec.dataset)
+    return InputFacts(
+        name=tensor.name, image=None, audio=(rate, 1),
+        description=f"A mono waveform: {samples} samples at {rate} Hz ({samples / rate:g} s), {tensor.dtype} in "
+                    f"-1..1, as recorded (the build cuts each clip at its end, or pads it with silence at its end, "
+                    f"to this length).",
+        mean=[0.0], std=[1.0], minimum=[-1.0], maximum=[1.0])
 
 
 def _units(raw_range) -> str:

@@ -18,6 +18,7 @@ from .schema import (
     FILE_SOURCES,
     IMAGE_SOURCES,
     QUANTIZER_ONLY,
+    SOUND_SOURCES,
     DatasetSource,
     Normalize,
     Preprocess,
@@ -291,6 +292,7 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
     if data.source in FILE_SOURCES:
         if data.path is None:
             kind = {DatasetSource.npz: "an .npz file", DatasetSource.image_folder: "a folder of class sub-folders",
+                    DatasetSource.audio_folder: "a folder of class sub-folders of WAV or FLAC clips",
                     DatasetSource.mask_folder: "a folder with images/ and masks/",
                     DatasetSource.coco: "a COCO annotations file (.json)"}[data.source]
             problems.append((("dataset", "path"), f"required for source {data.source.value}; expected {kind}"))
@@ -312,7 +314,19 @@ def _check_dataset(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
             DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco, DatasetSource.npz):
         problems.append((("dataset", "color_mode"), "applies to sources image_folder, mask_folder, coco and npz (whose "
                                                     "x then holds pictures) only"))
-    if spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
+    for name in ("sample_rate", "clip_seconds"):
+        if getattr(data, name) is not None and data.source != DatasetSource.audio_folder:
+            problems.append((("dataset", name), f"applies to source audio_folder only; got {data.source.value}"))
+    if data.source == DatasetSource.audio_folder:
+        if task not in ("classification", "regression"):
+            problems.append((("dataset", "source"), f"audio clips are classified (or scored); expected task: "
+                                                    f"classification (this recipe's task is {task})"))
+        for name in ("resize", "scale", "normalize"):
+            if getattr(spec.preprocess, name) is not None:
+                problems.append((("preprocess", name), "a sound model takes the waveform as it is, float samples in "
+                                                       "-1..1, as MediaPipe's AudioClassifier feeds them; leave "
+                                                       "preprocess out and compute features in the model"))
+    elif spec.preprocess.resize is not None and data.source not in IMAGE_SOURCES:
         problems.append((("preprocess", "resize"), f"applies to image datasets only; {data.source.value} is tabular"))
     norm = spec.preprocess.normalize
     if norm is not None and norm != "fit":
@@ -385,6 +399,9 @@ def _check_targets(spec: RecipeSpec, root: Path) -> list[tuple[Loc, str]]:
                     re.compile(pattern)
                 except re.error as exc:
                     problems.append((("targets", i, "keep_float", j), f"expected a regular expression; {exc}"))
+        if target.io in ("int8", "uint8") and spec.dataset.source in SOUND_SOURCES:
+            problems.append((("targets", i, "io"), "a sound model's input is the waveform, float samples as "
+                                                   "MediaPipe's AudioClassifier feeds them; leave io out (float32)"))
         if target.max_float_layers is not None and target.keep_float != "auto":
             problems.append((("targets", i, "max_float_layers"), "applies with keep_float: auto only"))
     return problems

@@ -100,11 +100,14 @@ class DatasetSource(str, Enum):
     coco = "coco"
     keras_mnist = "keras_mnist"
     keras_fashion_mnist = "keras_fashion_mnist"
+    audio_folder = "audio_folder"
 
 
 IMAGE_SOURCES = (DatasetSource.sklearn_digits, DatasetSource.image_folder, DatasetSource.mask_folder,
                  DatasetSource.coco, DatasetSource.keras_mnist, DatasetSource.keras_fashion_mnist)
-FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco)
+FILE_SOURCES = (DatasetSource.npz, DatasetSource.image_folder, DatasetSource.mask_folder, DatasetSource.coco,
+                DatasetSource.audio_folder)
+SOUND_SOURCES = (DatasetSource.audio_folder,)
 
 
 class Strict(BaseModel):
@@ -151,15 +154,28 @@ class DatasetSpec(Strict):
         None, description="npz: a file with x_test, y_test (and x_train, y_train for calibration or training); "
         "image_folder: a directory with one sub-folder of PNG/JPEG files per class; mask_folder: a directory with "
         "images/ (PNG/JPEG pictures) and masks/ (8-bit PNG masks of the same stems: a class index per pixel, 255 "
-        "for 'ignore'); coco: a COCO annotations file (.json) whose images' file_name are relative to its folder.")
+        "for 'ignore'); coco: a COCO annotations file (.json) whose images' file_name are relative to its folder; "
+        "audio_folder: a directory with one sub-folder of WAV or FLAC clips per class.")
     test_path: Optional[ProjectPath] = Field(
         None, description="coco only: a second COCO annotations file holding the test split (then test_fraction and "
         "seed are not used).")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="Share held out for testing, for sources without their own split.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seed of the train/test shuffle.")
+    sample_rate: Optional[int] = Field(
+        None, gt=0, le=384000, description="audio_folder: the rate every clip is resampled to, in Hz, and the rate the "
+        "shipped model states (default 16000).")
+    clip_seconds: Optional[float] = Field(
+        None, gt=0, le=600, description="audio_folder: each clip's length: a longer clip loses its end, a shorter one "
+        "is padded with silence at its end (default 1.0).")
     color_mode: Literal["rgb", "grayscale"] = Field(
         "rgb", description="image_folder, mask_folder and coco: how images are read; npz: given, it says x holds pictures "
         "([n, height, width, 3] or [n, height, width, 1]) of this colour, which the shipped model's metadata records.")
+
+
+    def identity(self) -> dict:
+        """The fields as data, the sound fields left out while unused (as ModelSpec.identity)."""
+        return self.model_dump(mode="json", exclude={name for name in ("sample_rate", "clip_seconds")
+                                                     if getattr(self, name) is None})
 
 
 class Normalize(Strict):
@@ -238,12 +254,15 @@ class TargetSpec(Strict):
     calibration_samples: Optional[int] = Field(
         None, gt=0, le=1_000_000, description="int8 / int16x8: training samples fed to the converter's calibration (default 100).")
     thresholds: Optional[Thresholds] = Field(None, description="Overrides of the recipe-wide thresholds; null turns one off.")
-    keep_float: Optional[Union[Literal["auto"], Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
-                                                          Field(min_length=1, max_length=1000)]]] = Field(
+    keep_float: Optional[Union[Literal["auto", "front_end"],
+                               Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
+                                         Field(max_length=1000)]]] = Field(
         None, description="int8 only: ops to keep in float. A list of regular expressions matched against the ops' "
-        "output names (a pattern matching nothing is an error), or `auto`: find the fewest ops to keep in float so "
-        "that the target's primary thresholds (accuracy, MAE or mIoU) and size pass (build/<recipe>/<target>/mixed.json records the search "
-        "and the list that pins its result).")
+        "output names (a pattern matching nothing is an error; [] keeps none), `auto`: find the fewest ops to keep in "
+        "float so that the target's primary thresholds (accuracy, MAE or mIoU) and size pass "
+        "(build/<recipe>/<target>/mixed.json records the search and the list that pins its result), or `front_end`: "
+        "a sound model's ops from the waveform through its spectrogram, found from the graph (the default for an "
+        "audio_folder recipe's int8 targets).")
     baseline: bool = Field(
         False, description="Measured and reported like any other target, but never gated and never shipped: a "
         "float32 reference beside the targets that ship, say.")

@@ -344,7 +344,14 @@ SOURCES: dict[DatasetSource, Callable] = {
     DatasetSource.npz: _load_npz,
     DatasetSource.keras_mnist: _load_keras,
     DatasetSource.keras_fashion_mnist: _load_keras,
+    DatasetSource.audio_folder: lambda recipe: _sound().load_folder(recipe),
 }
+
+
+def _sound():
+    from ..modalities import sound
+
+    return sound
 
 
 def split_train_test(x, y, test_fraction: float, seed: int) -> Split:
@@ -474,9 +481,11 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
         reads = [p for files in mask_folder_files(recipe.path(spec.dataset.path)) for p in files]
     elif spec.dataset.source == DatasetSource.coco:
         reads = coco_files(recipe)
+    elif spec.dataset.source == DatasetSource.audio_folder:
+        reads = _sound().audio_files(recipe.path(spec.dataset.path))
     return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
                 reads=reads, writes=(layout.data, layout.preprocess),
-                config={"dataset": spec.dataset.model_dump(mode="json"),
+                config={"dataset": spec.dataset.identity(),
                         "preprocess": recipe.preprocess.model_dump(mode="json"),
                         "labels": list(recipe.labels), "task": recipe.spec.task.value, "format": FORMAT,
                         **({"gray": "bt601-float32"} if spec.dataset.source in PICTURE_FILES and spec.dataset.color_mode == "grayscale"

@@ -163,6 +163,14 @@ def float_ops(calibrated: bytes) -> list[tuple[str, str]]:
             if op.outputs and tensors[op.outputs[0]].dtype == "float32"]
 
 
+def all_ops(model: bytes) -> list[tuple[str, str]]:
+    """(output name, op) of every op, in execution order, whatever its output's type (RFFT2D's is complex)."""
+    from ..tflite.tensors import parse_model
+
+    _, _, _, tensors, ops = parse_model(model)
+    return [(tensors[op.outputs[0]].name, op.op) for op in ops if op.outputs]
+
+
 def quantize_keeping(calibrated: bytes, kept, io: str | None, log, float_outputs: bool = False) -> bytes:
     """The calibrated model quantized as the int8 conversion does, with the `kept` ops left in float
     (`float_outputs`: the outputs stay float32 whatever `io`, as a detector's do)."""
@@ -176,6 +184,24 @@ def quantize_keeping(calibrated: bytes, kept, io: str | None, log, float_outputs
         return bytes(tflite_convert.mlir_quantize(calibrated, disable_per_channel=False, input_data_type=io_type,
                                                   output_data_type=tf.float32 if float_outputs else io_type,
                                                   denylisted_nodes=list(kept) or None))
+
+
+SPECTRAL_OPS = ("RFFT2D", "RFFT", "COMPLEX_ABS", "REAL", "IMAG", "SQRT", "RSQRT", "POW", "LOG")
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_3D", "TRANSPOSE_CONV", "FULLY_CONNECTED", "BATCH_MATMUL")
+
+
+def front_end(ops: list[tuple[str, str]]) -> tuple[str, ...]:
+    """A sound model's front end, from the graph: the prefix of its ops (in execution order, a dataflow order)
+    from the input through the spectrogram, ending before the first weighted op that follows the last spectral
+    op (RFFT2D, the magnitude, the log). Keras' MelSpectrogram: framing, RFFT2D, power, the mel matrix (a
+    FULLY_CONNECTED before the log), the log and the dB clip; then the network's first CONV_2D. Empty when the
+    model has no RFFT2D."""
+    kinds = [op for _, op in ops]
+    if not any(op.startswith("RFFT") for op in kinds):
+        return ()
+    last_spectral = max(i for i, op in enumerate(kinds) if op in SPECTRAL_OPS)
+    end = next((i for i in range(last_spectral + 1, len(kinds)) if kinds[i] in WEIGHTED_OPS), len(kinds))
+    return tuple(name for name, _ in ops[:end])
 
 
 def matching(names: list[str], patterns: list[str], where: str) -> tuple[str, ...]:
@@ -218,6 +244,20 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
     ops = float_ops(float_model)
     names = [name for name, _ in ops]
     where = recipe.where(target.name)
+    if target.keep_float == "front_end":
+        kept = tuple(name for name in front_end(all_ops(float_model)) if name in names)
+        if not kept:
+            from ..errors import StepError
+
+            raise StepError(f"{where}: keep_float: front_end: the model has no spectral front end (no RFFT2D op); "
+                            f"expected a model that computes its own spectrogram, or another keep_float")
+        write_json(layout.mixed(target.name), {
+            "mode": "front_end", "kept": _kept_json(kept, ops), "keep_float": pinned(kept), "steps": [],
+            "why": f"the model's front end, the first {len(kept)} of its {len(names)} float ops: from its input "
+                   f"through its spectrogram (RFFT2D), up to its first weighted op after the last of "
+                   f"{', '.join(SPECTRAL_OPS)}; quantized, the spectrogram's range would be lost"})
+        progress.say(f"keep_float front_end: {len(kept)} ops from the waveform through the spectrogram stay float")
+        return kept
     if target.keep_float != "auto":
         kept = matching(names, list(target.keep_float), where)
         write_json(layout.mixed(target.name), {"mode": "list", "kept": _kept_json(kept, ops),

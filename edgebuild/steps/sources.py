@@ -457,8 +457,10 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     data_shape = list(data.x_test.shape[1:])
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
+        from .. import modalities
+
         raise StepError(f"{recipe.where()}: model: input shape {shown} does not match the preprocessed data's "
-                        f"{tuple(data_shape)}; change preprocess (resize) or the model's input")
+                        f"{tuple(data_shape)}; {modalities.of(recipe).resize_hint}")
     problem = recipe.kind.check_outputs(recipe, output_shapes, data.y_test)
     if problem:
         raise StepError(f"{recipe.where()}: {problem}")

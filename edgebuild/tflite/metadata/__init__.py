@@ -31,6 +31,7 @@ class InputFacts:
     std: list[float]
     minimum: list[float] = field(default_factory=list)  # the tensor's values' range over the training split
     maximum: list[float] = field(default_factory=list)
+    audio: tuple[int, int] | None = None  # (sample rate, channels) of a waveform input: AudioProperties
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,11 @@ def metadata_object(facts: ModelFacts):
     """The ModelMetadataT for `facts`, its minimum parser version computed by the schema's rules."""
     s = _schema()
     content = s.ContentT()
-    if facts.input.image:
+    if facts.input.audio:
+        content.contentPropertiesType = s.ContentProperties.AudioProperties
+        content.contentProperties = s.AudioPropertiesT()
+        content.contentProperties.sampleRate, content.contentProperties.channels = facts.input.audio
+    elif facts.input.image:
         content.contentPropertiesType = s.ContentProperties.ImageProperties
         content.contentProperties = s.ImagePropertiesT()
         content.contentProperties.colorSpace = (s.ColorSpaceType.RGB if facts.input.image == "rgb"
@@ -297,6 +302,9 @@ def _tensor_dict(tensor) -> dict:
         result["content"] = kind
         if content.contentPropertiesType == s.ContentProperties.ImageProperties:
             result["color_space"] = _enum_name(s.ColorSpaceType, content.contentProperties.colorSpace)
+        if content.contentPropertiesType == s.ContentProperties.AudioProperties:
+            result["audio"] = {"sample_rate": content.contentProperties.sampleRate,
+                               "channels": content.contentProperties.channels}
         if content.contentPropertiesType == s.ContentProperties.BoundingBoxProperties:
             box = content.contentProperties
             result["bounding_box"] = {"index": [int(v) for v in box.index] if box.index is not None else [],
@@ -385,6 +393,10 @@ def mismatches(model: bytes, facts: ModelFacts) -> list[str]:
         meant = np.float32(getattr(facts.input, key))
         if norm is None or not np.array_equal(np.float32(norm[key]), meant):
             problems.append(f"normalization {key} is {norm and norm[key]}, expected {meant.tolist()}")
+    audio = inputs[0].get("audio") if inputs else None
+    meant_audio = {"sample_rate": facts.input.audio[0], "channels": facts.input.audio[1]} if facts.input.audio else None
+    if audio != meant_audio:
+        problems.append(f"audio properties {audio}, expected {meant_audio}")
     labels = found["labels"] or []
     if labels != _lines(labels_text(facts.labels)):
         problems.append(f"{len(labels)} labels packed, expected {len(facts.labels)}")

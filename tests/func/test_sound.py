@@ -1,0 +1,235 @@
+"""Sound: audio_folder datasets (soundfile, soxr), waveform models with a log-mel front end, their int8 with the
+front end kept float, and the AudioProperties metadata MediaPipe's AudioClassifier reads.
+
+The keywords example is built once for this module (a seeded Keras training on its 120 clips)."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import REPO, Project
+
+RATE = 16000
+
+
+def tone(rate: int, seconds: float) -> np.ndarray:
+    """A band-limited test signal (three sines under 4 kHz, and an envelope), sampled at `rate`."""
+    t = np.arange(int(round(rate * seconds))) / rate
+    return (0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1234.5 * t + 1.0)
+            + 0.1 * np.sin(2 * np.pi * 3210 * t + 2.0)) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
+
+
+def test_a_22050_hz_stereo_file_gives_its_16_khz_mono_twins_clip(tmp_path):
+    """The same sound, recorded as 22,050 Hz stereo 24-bit and as 16 kHz mono float: the clips agree within 1e-3
+    (soxr's high quality resampler; the sines are far under both Nyquist frequencies), away from the ends."""
+    from edgebuild.modalities.sound import read_clip
+
+    mono = tone(RATE, 1.0)
+    left, right = tone(22050, 1.0) * 1.5, tone(22050, 1.0) * 0.5  # their mean is the sound
+    soundfile.write(tmp_path / "twin.wav", mono.astype(np.float32), RATE, subtype="FLOAT")
+    soundfile.write(tmp_path / "stereo.wav", np.stack([left, right], axis=1), 22050, subtype="PCM_24")
+    a, seconds_a = read_clip(tmp_path / "twin.wav", RATE)
+    b, seconds_b = read_clip(tmp_path / "stereo.wav", RATE)
+    assert (len(a), len(b), seconds_a, seconds_b) == (RATE, RATE, 1.0, 1.0)
+    assert np.abs(a[200:-200] - b[200:-200]).max() < 1e-3
+    assert np.abs(a - mono).max() < 1e-6
+
+
+def test_mixing_and_resampling_agree_with_scipys_polyphase_resampler(tmp_path):
+    """Another way to the same clip: the channels' mean by hand, then scipy.signal.resample_poly (160/441)."""
+    from scipy.signal import resample_poly
+
+    from edgebuild.modalities.sound import read_clip
+
+    t = np.arange(22050) / 44100
+    channels = np.stack([tone(44100, 0.5), 0.2 * np.sin(2 * np.pi * 5000 * t)], axis=1)
+    soundfile.write(tmp_path / "c.flac", channels, 44100, subtype="PCM_16")
+    ours, _ = read_clip(tmp_path / "c.flac", RATE)
+    stored = soundfile.read(tmp_path / "c.flac", dtype="float64")[0]
+    theirs = resample_poly(stored.mean(axis=1), 160, 441)
+    assert len(ours) == len(theirs) == 8000
+    assert np.sqrt(np.mean((ours[100:-100] - theirs[100:-100]) ** 2)) < 1e-3
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"])
+def test_each_wav_sample_format_reads_as_the_same_sound(tmp_path, subtype):
+    from edgebuild.modalities.sound import read_clip
+
+    sound = tone(RATE, 0.25)
+    soundfile.write(tmp_path / "s.wav", sound, RATE, subtype=subtype)
+    read, _ = read_clip(tmp_path / "s.wav", RATE)
+    assert np.abs(read - sound).max() < {"PCM_U8": 1e-2}.get(subtype, 1e-4)
+
+
+def test_a_clip_is_cut_at_its_end_and_padded_with_silence_at_its_end():
+    from edgebuild.modalities.sound import fit
+
+    samples = np.arange(1, 11, dtype=np.float32)
+    assert fit(samples, 4).tolist() == [1, 2, 3, 4]
+    assert fit(samples, 12).tolist() == [*range(1, 11), 0, 0]
+
+
+@pytest.fixture(scope="module")
+def keywords(tmp_path_factory):
+    project = Project(tmp_path_factory.mktemp("keywords") / "p")
+    shutil.copy(REPO / "recipes/keywords.yaml", project.root / "recipes")
+    (project.root / "models").mkdir()
+    shutil.copy(REPO / "models/train_keywords.py", project.root / "models")
+    shutil.copytree(REPO / "data/keywords", project.root / "data/keywords")
+    project.edit("recipes/keywords.yaml", "  - {name: int8, quantization: int8, calibration_samples: 90}",
+                 "  - {name: int8, quantization: int8, calibration_samples: 90}\n"
+                 "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}")
+    result = project.build()
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def metrics(project, target):
+    return json.loads(project.path(f"build/keywords/{target}/metrics.json").read_text())
+
+
+def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
+    """The default for a sound model's int8: the ops from the waveform through the log-mel spectrogram stay
+    float (found from the graph), the network after them is int8; quantizing the front end too loses most of it."""
+    fp32, int8, whole = (metrics(keywords, t)["accuracy"] for t in ("fp32", "int8", "whole"))
+    assert int8 >= fp32 - 0.05
+    assert whole < int8 - 0.2
+    mixed = json.loads(keywords.path("build/keywords/int8/mixed.json").read_text())
+    assert mixed["mode"] == "front_end"
+    kept = [op["op"] for op in mixed["kept"]]
+    assert "LOG" in kept and "FULLY_CONNECTED" in kept and "CONV_2D" not in kept  # (the mel matrix is a matmul)
+    from edgebuild.tflite.inspection import inspect_model
+
+    model = inspect_model(keywords.path("build/keywords/int8/model.tflite"))
+    convs = [op for op in model.ops if op.op == "CONV_2D"]
+    assert convs and all(model.tensors[op.inputs[1]].dtype == "int8" for op in convs)
+    assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
+
+
+AUDIO_CLASSIFIER = """\
+import json, sys
+import numpy as np
+from mediapipe.tasks import python as tasks
+from mediapipe.tasks.python import audio
+from mediapipe.tasks.python.components.containers.audio_data import AudioData
+
+model, clips = sys.argv[1], np.load(sys.argv[2])
+options = audio.AudioClassifierOptions(base_options=tasks.BaseOptions(model_asset_path=model), max_results=1,
+                                       running_mode=audio.RunningMode.AUDIO_CLIPS)
+found = []
+with audio.AudioClassifier.create_from_options(options) as classifier:
+    for clip in clips:
+        result = classifier.classify(AudioData.create_from_array(clip.astype(np.float32), 16000))
+        found.append(result[0].classifications[0].categories[0].category_name)
+print(json.dumps({"top": found}))
+"""
+
+
+def audio_classifier(model, clips, tmp_path):
+    np.save(tmp_path / "clips.npy", clips)
+    return subprocess.run([sys.executable, "-c", AUDIO_CLASSIFIER, str(model), str(tmp_path / "clips.npy")],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("target", ["fp32", "int8"])
+def test_mediapipes_audio_classifier_reads_the_shipped_model_as_it_is(keywords, tmp_path, target):
+    """Each target with the metadata the ship step writes (AudioProperties 16 kHz mono, the labels): on the test
+    clips, MediaPipe's top category is LiteRT's."""
+    from edgebuild.bundle.model_metadata import shipped_bytes
+    from edgebuild.layout import RecipeLayout
+    from edgebuild.recipe import load_recipe
+    from edgebuild.steps.datasets import load_prepared
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    recipe = load_recipe(keywords.path("recipes/keywords.yaml"), keywords.root)
+    layout = RecipeLayout(keywords.root, "keywords")
+    shipped = tmp_path / "shipped.tflite"
+    shipped.write_bytes(shipped_bytes(recipe, layout, target))
+    clips = load_prepared(layout, "x_test").x_test
+    done = audio_classifier(shipped, clips, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ours = TFLiteRunner(shipped).run(clips).argmax(-1)
+    assert json.loads(done.stdout.splitlines()[-1])["top"] == [recipe.labels[i] for i in ours]
+    # the same model without its metadata: MediaPipe refuses it (it needs AudioProperties to know the rate)
+    refused = audio_classifier(keywords.path(f"build/keywords/{target}/model.tflite"), clips[:1], tmp_path)
+    assert refused.returncode != 0
+
+
+def test_the_shipped_models_metadata_says_audio(keywords):
+    from edgebuild.tflite.metadata import read
+
+    found = read(keywords.path("build/keywords/shipped.tflite").read_bytes())
+    (tensor,) = found["subgraphs"][0]["inputs"]
+    assert tensor["content"] == "AudioProperties" and tensor["audio"] == {"sample_rate": RATE, "channels": 1}
+    assert found["labels"] == ["background", "down", "no", "up", "yes"]
+
+
+def sound_project(project: Project, **folders) -> None:
+    for label, clips in folders.items():
+        (project.root / "clips" / label).mkdir(parents=True, exist_ok=True)
+        for name, data in clips:
+            path = project.root / "clips" / label / name
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                soundfile.write(path, data, RATE)
+
+
+RECIPE = """\
+model: {keras: m.keras}
+dataset: {source: audio_folder, path: clips, clip_seconds: %s}
+labels: [a, b]
+targets: [{name: fp32, quantization: float32}]
+"""
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("unreadable", "recipes/s.yaml: s: dataset.path: cannot read audio file {root}/clips/b/bad.wav: "),
+    ("empty", "recipes/s.yaml: s: dataset.path: audio file {root}/clips/b/empty.wav holds no samples"),
+    ("no clips", "recipes/s.yaml: s: dataset.path: folder 'b' in clips has no WAV or FLAC clips"),
+    ("too long", "recipes/s.yaml: s: dataset.clip_seconds: 2 s is longer than every clip (the longest is 0.5 s); "
+                 "expected at most 0.5"),
+])
+def test_bad_clips_are_one_line_and_leave_nothing_half_written(project, case, expected):
+    good = [("one.wav", tone(RATE, 0.5).astype(np.float32))]
+    folders = {"a": good, "b": good}
+    if case == "unreadable":
+        folders["b"] = good + [("bad.wav", b"RIFF not really a wave file")]
+    elif case == "empty":
+        folders["b"] = good + [("empty.wav", np.zeros(0, np.float32))]
+    elif case == "no clips":
+        folders["b"] = [("notes.txt", b"no sound here")]
+    sound_project(project, **folders)
+    (project.root / "m.keras").write_bytes(b"")  # (the data step fails before the model is read)
+    project.write("recipes/s.yaml", RECIPE % ("2.0" if case == "too long" else "0.5"))
+    result = project.build()
+    assert result.exit_code != 0
+    (line,) = result.failures
+    assert line.startswith(expected.format(root=project.root)), line
+    assert not project.path("build/s/data.npz").exists()
+
+
+def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
+    from edgebuild.errors import RecipeError
+    from edgebuild.recipe import load_recipe
+
+    sound_project(project, a=[("one.wav", tone(RATE, 0.5).astype(np.float32))])
+    (project.root / "m.keras").write_bytes(b"")
+    project.write("recipes/s.yaml", """\
+        model: {keras: m.keras}
+        dataset: {source: audio_folder, path: clips}
+        preprocess: {scale: 2.0}
+        labels: [a]
+        targets: [{name: q, quantization: int8, io: int8}]
+        """)
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(project.path("recipes/s.yaml"), project.root)
+    assert caught.value.problems == [
+        "recipes/s.yaml:3: preprocess.scale: a sound model takes the waveform as it is, float samples in -1..1, as "
+        "MediaPipe's AudioClassifier feeds them; leave preprocess out and compute features in the model",
+        "recipes/s.yaml:5: targets[0].io: a sound model's input is the waveform, float samples as MediaPipe's "
+        "AudioClassifier feeds them; leave io out (float32)"]
