@@ -53,13 +53,15 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
     image = model_metadata.picture(recipe, input_tensor["shape"])  # then Bitmap / CGImage input too
+    audio = sound(recipe)  # then 16-bit PCM, an AVAudioPCMBuffer or a WAV file too
     raw_range = preprocess.get("raw_range")  # a picture's 0..255, or the data's own units (digits: 0..16)
     model_file = f"{recipe.name}.tflite"
     name = camel(recipe.name)
     standard = standard_metadata(layout.shipped_model.read_bytes(), input_tensor)
     return {
         "recipe": recipe.name, "description": recipe.spec.description or recipe.name, "hash": ship["recipe_hash"],
-        "name": name, "class_name": f"{name}{recipe.kind.wrapper}", "processing_name": f"{name}Processing",
+        "name": name, "class_name": f"{name}{'Audio' if audio else ''}{recipe.kind.wrapper}",
+        "processing_name": f"{name}Processing", "audio": audio,
         "task": recipe.spec.task.value, "verb": recipe.kind.verb,
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
         "outputs": [_tensor(d) for d in runner.outputs], "roles": roles,
@@ -67,7 +69,8 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "raw_range": raw_range, "pixels_fit": raw_range is None or (raw_range[0] >= 0 and 128 <= raw_range[1] <= 255),
         "golden_file": golden, "golden_tolerance": golden.get("tolerance", {}),
         "top_k": TOP_K, "runtimes": {**_pins(ship), "android_min_sdk": runtimes.ANDROID_MIN_SDK},
-        "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels),
+        "metadata": metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels,
+                             audio),
         "standard_metadata": standard, "shipped_path": str(layout.shipped_model),
         "log_path": str(layout.log(f"bundle/{platform}")), "where": recipe.where(ship["target"]),
         "gpu": gpu_delegate.readiness(layout.shipped_model.read_bytes()),
@@ -75,6 +78,18 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         **recipe.kind.bundle_values(output_tensor),
         **platform_settings,
     }
+
+
+def sound(recipe: Recipe) -> dict | None:
+    """A sound recipe's clips as the model takes them: the rate, the samples per clip, and their seconds."""
+    from .. import modalities
+
+    if modalities.of(recipe) != modalities.SOUND:
+        return None
+    from ..modalities.sound import rate_and_samples
+
+    rate, samples = rate_and_samples(recipe.spec.dataset)
+    return {"sample_rate": rate, "samples": samples, "seconds": samples / rate}
 
 
 def _pins(ship: dict) -> dict:
@@ -98,14 +113,15 @@ def standard_metadata(model: bytes, input_tensor: dict) -> dict | None:
             "mediapipe": image and (input_tensor["dtype"] == "float32" or (input_tensor["dtype"] == "uint8" and as_is))}
 
 
-def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels) -> dict:
+def metadata(recipe, ship, shipped, input_tensor, output_tensor, preprocess, image, model_file, labels,
+             audio=None) -> dict:
     return {
         "recipe": recipe.name, "recipe_hash": ship["recipe_hash"], "description": recipe.spec.description,
         **({} if recipe.spec.task.value == "classification" else {"task": recipe.spec.task.value}),  # (as before tasks)
         "model": model_file, "target": ship["target"], "quantization": shipped["quantization"],
         "input": input_tensor, "output": output_tensor,
         "preprocess": {**preprocess, "order": ["resize", "scale", "normalize"],
-                       "image": image},
+                       "image": image, **({"audio": audio} if audio else {})},
         "labels": labels,
         "measured": {k: shipped[k] for k in (*recipe.kind.shown, "size_bytes", "n_test")},
         f"reference_{recipe.kind.primary}": ship[f"reference_{recipe.kind.primary}"],

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from .. import processing
+from ..modalities import sound
 from ..recipe import Recipe
 from ..recipe.app_names import default_python_package
 
@@ -36,7 +37,8 @@ METADATA_PATH = "src/{package}/{recipe}-metadata.json"
 GOLDEN_PATH = "tests/{recipe}-golden.json"
 GOLDEN_KEEPS = ("input_hex",)  # the tests check the model's input to the byte: the same NumPy arithmetic as here
 PROCESSING = Path(processing.__file__)
-READS = (PROCESSING,)  # copied into the package as it is
+SOUND = Path(sound.__file__)
+READS = (PROCESSING, SOUND)  # copied into the package as they are
 
 
 def settings(recipe: Recipe) -> dict:
@@ -56,4 +58,7 @@ def model_values(ctx: dict) -> dict:
 
 
 def extra_files(ctx: dict) -> dict[str, bytes]:
-    return {f"src/{ctx['package']}/processing.py": PROCESSING.read_bytes()}
+    files = {f"src/{ctx['package']}/processing.py": PROCESSING.read_bytes()}
+    if ctx.get("audio"):  # the data step's clip reader, as it is
+        files[f"src/{ctx['package']}/sound.py"] = SOUND.read_bytes()
+    return files

@@ -344,8 +344,44 @@ SOURCES: dict[DatasetSource, Callable] = {
     DatasetSource.npz: _load_npz,
     DatasetSource.keras_mnist: _load_keras,
     DatasetSource.keras_fashion_mnist: _load_keras,
-    DatasetSource.audio_folder: lambda recipe: _sound().load_folder(recipe),
+    DatasetSource.audio_folder: lambda recipe: _load_audio_folder(recipe),
 }
+
+
+def _load_audio_folder(recipe) -> tuple:
+    """(x [clips, samples] float32, y label indices) of an audio_folder dataset; one line per fault."""
+    import numpy as np
+
+    from ..modalities.sound import AUDIO_SUFFIXES, audio_files, fit, rate_and_samples, read_clip
+
+    dataset = recipe.spec.dataset
+    folder = recipe.path(dataset.path)
+    rate, length = rate_and_samples(dataset)
+    where = f"{recipe.where()}: dataset.path"
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if not any(p.suffix.lower() in AUDIO_SUFFIXES for p in sub.iterdir() if p.is_file()):
+            raise StepError(f"{where}: folder {sub.name!r} in {dataset.path} has no WAV or FLAC clips")
+    xs, ys, longest = [], [], 0.0
+    for path in audio_files(folder):
+        label = path.parent.name
+        if label not in recipe.labels:
+            raise StepError(f"{where}: folder {label!r} in {dataset.path} is not one of the labels "
+                            f"({', '.join(recipe.labels)})")
+        try:
+            samples, seconds = read_clip(path, rate)
+        except OSError as exc:
+            raise StepError(f"{where}: cannot read audio file {path}: {exc}") from exc
+        if not len(samples):
+            raise StepError(f"{where}: audio file {path} holds no samples")
+        longest = max(longest, seconds)
+        xs.append(fit(samples, length))
+        ys.append(recipe.labels.index(label))
+    if not xs:
+        raise StepError(f"{where}: no WAV or FLAC files in sub-folders of {dataset.path}")
+    if longest < length / rate:
+        raise StepError(f"{recipe.where()}: dataset.clip_seconds: {length / rate:g} s is longer than every clip "
+                        f"(the longest is {longest:.3g} s); expected at most {longest:.3g}")
+    return np.stack(xs), np.asarray(ys, dtype=np.int64)
 
 
 def _sound():

@@ -2,7 +2,7 @@
 wheel is built and installed, then its golden tests and command line run.
 
 No network at test time: the venv gets no copies of packages, but a .pth file naming a folder of symbolic links
-to exactly the distributions the package needs (ai-edge-litert, NumPy, Pillow, pytest, and what they require),
+to exactly the distributions the packages need (ai-edge-litert, NumPy, Pillow, soundfile, soxr, pytest, and what they require),
 dist-info included, so pip resolves the package's pins against them (`--no-index`) as it would on a board.
 TensorFlow is not among them: the test proves `import tensorflow` fails there.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-NEEDED = ("ai-edge-litert", "numpy", "pillow", "pytest")
+NEEDED = ("ai-edge-litert", "numpy", "pillow", "pytest", "soundfile", "soxr")
 
 
 def _closure(names) -> list[metadata.Distribution]:

@@ -110,7 +110,7 @@ def test_one_failing_recipe_does_not_stop_another(iris_project):
     result = iris_project.build()
     assert result.exit_code == 1
     assert result.failures == ["recipes/broken.yaml: broken: model: input shape (4,) does not match the "
-                               "preprocessed data's (13,); change preprocess (resize) or the model's input"]
+                               "preprocessed data's (13,); change the model's input to the dataset's features"]
     assert "iris:summary" in result.executed
 
 

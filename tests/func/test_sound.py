@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,28 +118,27 @@ from mediapipe.tasks import python as tasks
 from mediapipe.tasks.python import audio
 from mediapipe.tasks.python.components.containers.audio_data import AudioData
 
-model, clips = sys.argv[1], np.load(sys.argv[2])
-options = audio.AudioClassifierOptions(base_options=tasks.BaseOptions(model_asset_path=model), max_results=1,
-                                       running_mode=audio.RunningMode.AUDIO_CLIPS)
-found = []
-with audio.AudioClassifier.create_from_options(options) as classifier:
-    for clip in clips:
-        result = classifier.classify(AudioData.create_from_array(clip.astype(np.float32), 16000))
-        found.append(result[0].classifications[0].categories[0].category_name)
-print(json.dumps({"top": found}))
+clips, found, refused = np.load(sys.argv[1]), [], []
+for model in sys.argv[2:]:
+    options = audio.AudioClassifierOptions(base_options=tasks.BaseOptions(model_asset_path=model), max_results=1,
+                                           running_mode=audio.RunningMode.AUDIO_CLIPS)
+    try:
+        classifier = audio.AudioClassifier.create_from_options(options)
+    except (RuntimeError, ValueError):
+        refused.append(True)
+        continue
+    refused.append(False)
+    with classifier:
+        found.append([classifier.classify(AudioData.create_from_array(clip.astype(np.float32), 16000))[0]
+                      .classifications[0].categories[0].category_name for clip in clips])
+print(json.dumps({"top": found, "refused": refused}))
 """
 
 
-def audio_classifier(model, clips, tmp_path):
-    np.save(tmp_path / "clips.npy", clips)
-    return subprocess.run([sys.executable, "-c", AUDIO_CLASSIFIER, str(model), str(tmp_path / "clips.npy")],
-                          capture_output=True, text=True, timeout=300)
-
-
-@pytest.mark.parametrize("target", ["fp32", "int8"])
-def test_mediapipes_audio_classifier_reads_the_shipped_model_as_it_is(keywords, tmp_path, target):
-    """Each target with the metadata the ship step writes (AudioProperties 16 kHz mono, the labels): on the test
-    clips, MediaPipe's top category is LiteRT's."""
+def test_mediapipes_audio_classifier_reads_the_shipped_models_as_they_are(keywords, tmp_path):
+    """fp32 and int8, each with the metadata the ship step writes (AudioProperties 16 kHz mono, the labels): on
+    the test clips, MediaPipe's top category is LiteRT's; the int8 model without its metadata is refused (MediaPipe
+    needs AudioProperties to know the rate). One MediaPipe process reads all three."""
     from edgebuild.bundle.model_metadata import shipped_bytes
     from edgebuild.layout import RecipeLayout
     from edgebuild.recipe import load_recipe
@@ -147,16 +147,21 @@ def test_mediapipes_audio_classifier_reads_the_shipped_model_as_it_is(keywords, 
 
     recipe = load_recipe(keywords.path("recipes/keywords.yaml"), keywords.root)
     layout = RecipeLayout(keywords.root, "keywords")
-    shipped = tmp_path / "shipped.tflite"
-    shipped.write_bytes(shipped_bytes(recipe, layout, target))
     clips = load_prepared(layout, "x_test").x_test
-    done = audio_classifier(shipped, clips, tmp_path)
+    models, expected = [], []
+    for target in ("fp32", "int8"):
+        shipped = tmp_path / f"{target}.tflite"
+        shipped.write_bytes(shipped_bytes(recipe, layout, target))
+        models.append(str(shipped))
+        expected.append([recipe.labels[i] for i in TFLiteRunner(shipped).run(clips).argmax(-1)])
+    models.append(str(keywords.path("build/keywords/int8/model.tflite")))
+    np.save(tmp_path / "clips.npy", clips)
+    done = subprocess.run([sys.executable, "-c", AUDIO_CLASSIFIER, str(tmp_path / "clips.npy"), *models],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    ours = TFLiteRunner(shipped).run(clips).argmax(-1)
-    assert json.loads(done.stdout.splitlines()[-1])["top"] == [recipe.labels[i] for i in ours]
-    # the same model without its metadata: MediaPipe refuses it (it needs AudioProperties to know the rate)
-    refused = audio_classifier(keywords.path(f"build/keywords/{target}/model.tflite"), clips[:1], tmp_path)
-    assert refused.returncode != 0
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["top"] == expected
+    assert found["refused"] == [False, False, True], found
 
 
 def test_the_shipped_models_metadata_says_audio(keywords):
@@ -233,3 +238,87 @@ def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
         "MediaPipe's AudioClassifier feeds them; leave preprocess out and compute features in the model",
         "recipes/s.yaml:5: targets[0].io: a sound model's input is the waveform, float samples as MediaPipe's "
         "AudioClassifier feeds them; leave io out (float32)"]
+
+
+def test_the_linux_package_reads_a_clip_at_another_rate_as_the_build_did(keywords, board_python, tmp_path):
+    """On a board: the package's golden tests pass, and its command line, given a golden clip as a 22,050 Hz
+    stereo WAV (resampled by SciPy, not soxr), reads it back to the build's samples within 2e-3 and gives the
+    golden scores within the golden tolerance."""
+    from scipy.signal import resample_poly
+
+    from linux_board import prove, run
+
+    proved = prove(keywords.path("dist/keywords/linux"), "keywords", board_python, tmp_path)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    golden = json.loads(keywords.path("build/keywords/golden.json").read_text())
+    vector = golden["vectors"][0]
+    samples = np.asarray(vector["raw"], np.float64)
+    other = resample_poly(samples, 441, 320)
+    soundfile.write(tmp_path / "clip.wav", np.stack([other, other], axis=1), 22050, subtype="FLOAT")
+    read = run(board_python, "-c", "import json, sys, keywords; raw, _ = keywords.Model().raw_values(sys.argv[1]); "
+               "print(json.dumps(raw.tolist()))", str(tmp_path / "clip.wav"), cwd=tmp_path)
+    assert read.returncode == 0, read.stderr
+    back = np.asarray(json.loads(read.stdout), np.float64)
+    assert back.shape == samples.shape and np.abs(back[100:-100] - samples[100:-100]).max() < 2e-3
+    done = run(board_python, "-m", "keywords", str(tmp_path / "clip.wav"), "--json", "--top-k", "5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    scores = {c["label"]: c["score"] for c in json.loads(done.stdout)}
+    expected = dict(zip(golden["labels"], vector["scores"]))
+    assert max(abs(scores[label] - expected[label]) for label in expected) <= golden["tolerance"]["score"]
+
+
+KOTLIN_HARNESS = """\
+fun hex(buffer: java.nio.ByteBuffer): String {
+    buffer.rewind()
+    val bytes = ByteArray(buffer.remaining())
+    buffer.get(bytes)
+    return bytes.joinToString("") { "%02x".format(it) }
+}
+
+fun main() {
+    val pcm = shortArrayOf(PCM)
+    val samples = com.example.keywords.KeywordsProcessing.samples(pcm)
+    println(samples.size)
+    println(hex(com.example.keywords.KeywordsProcessing.fillInput(samples, com.example.keywords.KeywordsProcessing.inputBuffer())))
+    println(com.example.keywords.KeywordsProcessing.SAMPLE_RATE)
+}
+"""
+
+
+def test_the_android_wrapper_takes_16_bit_pcm_on_the_jvm(keywords, tmp_path):
+    """KeywordsAudioClassifier.classify(ShortArray): the generated Kotlin (with Android and LiteRT stand-ins)
+    compiles, and turns a short clip of 16-bit samples into the model's input bytes as NumPy does: each
+    sample / 32768, padded with silence at its end to the model's 16,000 samples."""
+    stubs = Path(__file__).parent / "kotlin_stubs"  # (Android's and LiteRT's types, as test_bundle.py uses them)
+    if shutil.which("kotlinc") is None:
+        pytest.fail("kotlinc not found: .ci/run installs Debian's kotlin package")
+    wrapper = keywords.path("dist/keywords/android/src/main/java/com/example/keywords/KeywordsAudioClassifier.kt")
+    assert "fun classify(pcm: ShortArray" in wrapper.read_text()
+    pcm = np.array([0, 1, -1, 32767, -32768, 12345, -20000], np.int16)
+    harness = tmp_path / "PcmCheck.kt"
+    harness.write_text(KOTLIN_HARNESS.replace("PCM", ", ".join(f"({int(v)}).toShort()" for v in pcm)))
+    sources = sorted(str(p) for p in keywords.path("dist/keywords/android/src/main").rglob("*.kt"))
+    jar = tmp_path / "pcm.jar"
+    compiled = subprocess.run(["kotlinc", *sources, *sorted(str(p) for p in stubs.glob("*.kt")), str(harness),
+                               "-include-runtime", "-d", str(jar)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    ran = subprocess.run(["java", "-cp", str(jar), "PcmCheckKt"], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    expected = np.zeros(RATE, "<f4")
+    expected[:len(pcm)] = pcm / np.float32(32768)
+    assert ran.stdout.split() == [str(RATE), expected.tobytes().hex(), str(RATE)]
+
+
+def test_the_ios_wrapper_takes_samples_and_an_audio_buffer(keywords):
+    """Checked with tree-sitter-swift against the real APIs' model (swift_api.py): it parses, calls only what
+    TensorFlowLiteSwift declares, imports AVFoundation, and has both audio entry points."""
+    import swift_api
+
+    (source,) = keywords.path("dist/keywords/ios").rglob("KeywordsAudioClassifier.swift")
+    text = source.read_bytes()
+    tree = swift_api._parser().parse(text)
+    assert not tree.root_node.has_error
+    assert swift_api.problems(text, "float32", "float32") == []
+    assert "AVFoundation" in swift_api.imports(text)
+    assert b"public func classify(samples: [Float]" in text
+    assert b"public func classify(buffer: AVAudioPCMBuffer" in text

@@ -1,7 +1,8 @@
 """Hostile recipes, generated: every malformed one ends in short `file:line: field: ...` lines and
 exit status 2, never a traceback, a hang or a memory blow-up; no valid one writes outside build/, dist/.
 
-The default run tries 5,000 malformed recipes; `pytest --slow` tries 50,000.
+The default run tries 5,000 malformed recipes; `pytest --slow` tries 25,000 (50,000 took two minutes of the
+test command's 15; no new kind of failure showed between 25,000 and 50,000 in the runs since they were added).
 """
 from __future__ import annotations
 
@@ -220,7 +221,7 @@ def test_the_base_recipe_is_valid(project):
 
 @pytest.mark.parametrize("kind", MALFORMED, ids=[k.__name__ for k in MALFORMED])
 def test_malformed_recipes_are_refused_in_one_line_each(project, kind, request):
-    count = 50_000 if request.config.getoption("--slow") else 5000
+    count = 25_000 if request.config.getoption("--slow") else 5000
     @_settings(count // len(MALFORMED))
     @given(kind())
     def check(content):
@@ -294,7 +295,7 @@ def test_every_recipe_the_schema_allows_is_accepted_or_refused_in_lines(project,
     from edgebuild.errors import EdgebuildError
 
     schema = json_schema()
-    count = SCHEMA_RECIPES * (3 if request.config.getoption("--slow") else 1)
+    count = SCHEMA_RECIPES * (2 if request.config.getoption("--slow") else 1)
 
     @_settings(count)
     @given(from_schema(schema, schema["$defs"]))
