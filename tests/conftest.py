@@ -108,6 +108,18 @@ class Project:
         return self.root / relative
 
 
+def one_example(root: Path, recipe: str, script: str, data: str) -> Project:
+    """A project holding one of the repository's example recipes, its training script and its data folder."""
+    import shutil
+
+    project = Project(root)
+    shutil.copy(REPO / "recipes" / recipe, project.root / "recipes")
+    (project.root / "models").mkdir()
+    shutil.copy(REPO / "models" / script, project.root / "models")
+    shutil.copytree(REPO / "data" / data, project.root / "data" / data)
+    return project
+
+
 @pytest.fixture
 def project(tmp_path) -> Project:
     return Project(tmp_path / "project")

@@ -3,12 +3,11 @@
 The photos-torch example is built once for this module (a seeded PyTorch training, litert-torch, the LiteRT
 Quantizer, LiteRT, MediaPipe); the other tests save tiny programs of their own."""
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from conftest import REPO, Project
+from conftest import one_example
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("litert_torch")
@@ -31,11 +30,8 @@ def torch_outputs(program_path, x_nhwc):
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("photos") / "p")
-    shutil.copy(REPO / "recipes/photos_torch.yaml", project.root / "recipes")
-    (project.root / "models").mkdir()
-    shutil.copy(REPO / "models/train_photos_torch.py", project.root / "models")
-    shutil.copytree(REPO / "data/photos", project.root / "data/photos")
+    project = one_example(tmp_path_factory.mktemp("photos") / "p", "photos_torch.yaml", "train_photos_torch.py",
+                          "photos")
     result = project.build()
     assert result.exit_code == 0, result.output
     project.first_output = result.output

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import REPO, Project
+from conftest import Project, one_example
 
 RATE = 16000
 
@@ -76,11 +76,7 @@ def test_a_clip_is_cut_at_its_end_and_padded_with_silence_at_its_end():
 
 @pytest.fixture(scope="module")
 def keywords(tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("keywords") / "p")
-    shutil.copy(REPO / "recipes/keywords.yaml", project.root / "recipes")
-    (project.root / "models").mkdir()
-    shutil.copy(REPO / "models/train_keywords.py", project.root / "models")
-    shutil.copytree(REPO / "data/keywords", project.root / "data/keywords")
+    project = one_example(tmp_path_factory.mktemp("keywords") / "p", "keywords.yaml", "train_keywords.py", "keywords")
     project.edit("recipes/keywords.yaml", "  - {name: int8, quantization: int8, calibration_samples: 90}",
                  "  - {name: int8, quantization: int8, calibration_samples: 90}\n"
                  "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}")
