@@ -292,3 +292,14 @@ def test_keep_float_lists_a_pytorch_models_ops_through_the_quantizers_recipe(pho
     assert model.tensors[fully_connected.inputs[1]].dtype == "float32"
     conv = next(op for op in model.ops if op.op == "CONV_2D")
     assert model.tensors[conv.inputs[1]].dtype == "int8"
+
+
+def test_the_micro_bundle_runs_a_pytorch_int8_target_in_tflm(photos):
+    """The int8 target, shipped to microcontrollers: tflite-micro's interpreter runs it on the test split."""
+    photos.edit("recipes/photos_torch.yaml", "bundles:\n", "ship: int8\nbundles:\n  micro: {enabled: true}\n")
+    result = photos.build()
+    assert result.exit_code == 0, result.output
+    int8 = json.loads(photos.path("build/photos-torch/int8/metrics.json").read_text())
+    reference = json.loads(photos.path("build/photos-torch/reference.json").read_text())
+    assert int8["tflm_accuracy"] >= reference["accuracy"] - 0.03 and 0 < int8["tflm_arena_bytes"] < 64_000
+    assert photos.path("dist/photos-torch/micro").is_dir() and photos.path("dist/photos-torch-micro.zip").is_file()
