@@ -79,6 +79,9 @@ def _message(err: dict, loc: Loc) -> str:
         return f"{ctx.get('error', err['msg'])}; got {show_value(got)}"
     if kind == "string_pattern_mismatch":
         return f"expected {PATTERNS_IN_WORDS.get(_named(loc), PATTERNS_IN_WORDS['*'])}; got {show_value(got)}"
+    if kind == "string_type" and isinstance(got, bool):
+        return (f"expected text; got {show_value(got)}: YAML reads a bare yes, no, on, off, true or false as a "
+                f"truth value; quote it (\"{'yes' if got else 'no'}\")")
     msg = re.sub(r"( after validation)?, not \d+$", "", err["msg"])
     msg = re.sub(r"^(Input|Value|String|List|Tuple) should (be|have)", lambda m: "expected" + (
         "" if m.group(2) == "be" else " to have"), msg)

@@ -273,3 +273,9 @@ def test_the_linux_package_is_the_recipe_name_made_importable_or_a_given_one_che
                          + f"; choose another, such as {given}_model"], found
     assert problems(root, "a.yaml", GOOD + "bundles:\n  linux: {package: Bad-Name}\n")[0].startswith(
         "recipes/a.yaml:13: bundles.linux.package:")
+
+
+def test_a_label_yaml_reads_as_a_truth_value_says_to_quote_it(root):
+    found = problems(root, "r.yaml", GOOD.replace("labels: [a, b, c]", "labels: [yes, b, c]"))
+    assert found[0] == ('recipes/r.yaml:5: labels[0]: expected text; got True: YAML reads a bare yes, no, on, off, '
+                        'true or false as a truth value; quote it ("yes")')
