@@ -90,9 +90,11 @@ class Cluster:
 
         from distributed import Client, LocalCluster
 
-        # Dask's client logs its reconnection attempts on stderr; what a user needs of them is the one line
-        # run() gives when the scheduler is gone for good
-        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+        # Dask's client side logs its reconnection attempts, and a closed connection with its traceback
+        # (distributed.batched, at INFO), on stderr; what a user needs of them is the one line run() gives
+        # when the scheduler is gone for good
+        for name in ("distributed", "distributed.client"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         if self.address.startswith("local:"):
             count = self.address.split(":", 1)[1]
             self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
