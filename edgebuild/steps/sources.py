@@ -335,12 +335,22 @@ def _script_in_process(script: Path, args: list[str], cwd: Path, env: dict, log:
 
 
 def _forget_modules_under(root: Path, keep: set[str]) -> None:
-    """Drop modules the script imported from the project, so the next script gets fresh copies."""
+    """Drop modules the script imported from the project, so the next script gets fresh copies. Installed
+    packages stay, even in a virtual environment inside the project (the README's `.venv`): a C extension such
+    as torch's cannot be imported twice in one process."""
     root_text = str(root.resolve())
     for name in set(sys.modules) - keep:
         origin = getattr(sys.modules[name], "__file__", None) or ""
-        if origin.startswith(root_text):
+        if origin.startswith(root_text) and not _installed(origin):
             del sys.modules[name]
+
+
+def _installed(path: str) -> bool:
+    """Whether a module's file belongs to the interpreter or to an installed package, not to the project."""
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix)}
+    real = os.path.realpath(path)
+    return (any(real.startswith(prefix + os.sep) for prefix in prefixes)
+            or not {"site-packages", "dist-packages"}.isdisjoint(Path(real).parts))
 
 
 def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path,

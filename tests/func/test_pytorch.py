@@ -97,6 +97,33 @@ def test_an_edit_to_the_script_retrains_and_nothing_else(photos):
     assert photos.path("build/photos-torch/source/model.pt2").read_bytes() == before  # seeded: the same program
 
 
+def test_a_script_retrains_with_the_installed_packages_inside_the_project(photos, tmp_path):
+    """The README's setup puts `.venv` inside the clone it builds. Modules a script imports from the project are
+    forgotten after it runs; torch, installed there, was forgotten too, and importing it again in the same
+    process failed ("SystemError: ... bad call flags"). Here torch is found through a site-packages folder
+    inside the project, and a fresh `edgebuild build` process retrains after an edit."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "p"
+    shutil.copytree(photos.root, root, symlinks=True)
+    site = root / ".venv/lib/site-packages"
+    site.mkdir(parents=True)
+    (site / "torch").symlink_to(Path(torch.__file__).parent)
+    with open(root / "models/train_photos_torch.py", "a") as script:
+        script.write("# an edit\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), *sys.path]), TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "edgebuild.cli", "build"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "photos-torch:source" in done.stdout + done.stderr
+    assert (root / "build/photos-torch/source/model.pt2").read_bytes() == \
+        photos.path("build/photos-torch/source/model.pt2").read_bytes()
+
+
 def test_an_nchw_segmenter_gives_nhwc_maps(project):
     """A program taking [N, C, H, W] and giving [N, K, H, W] ships taking NHWC pictures and giving NHWC maps."""
     from edgebuild.tflite.runner import TFLiteRunner
