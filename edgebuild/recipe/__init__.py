@@ -44,6 +44,7 @@ class Recipe:
     preprocess: Preprocess | None = None  # what the build applies: the recipe's, or a .tflite source's own
     preprocess_note: str | None = None  # where the recipe's preprocessing differs from the model's metadata
     source_facts: SourceFacts | None = None  # a .tflite source's tensors and metadata, read when loaded
+    front_end_by_default: tuple[str, ...] = ()  # int8 targets of a sound recipe given keep_float: front_end
 
     def __post_init__(self):
         if self.preprocess is None:
@@ -177,19 +178,23 @@ def load_recipe(path: Path, root: Path) -> Recipe:
     problems += _app_name_problems(spec, name)
     if problems:
         raise RecipeError(problem_lines(shown, lines, problems))
+    given = spec
     spec = _front_end_float(spec)
+    by_default = tuple(t.name for t, was in zip(spec.targets, given.targets) if t.keep_float != was.keep_float)
     hashed = [spec.model_dump(mode="json"), labels]
     if facts is not None:  # (what the model's metadata gave: a recipe without such a source hashes as before)
         hashed.append(preprocess.model_dump(mode="json"))
     digest = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()
     return Recipe(file=shown, root=root, name=name, spec=spec, labels=tuple(labels), hash=digest,
-                  preprocess=preprocess, preprocess_note=note, source_facts=facts)
+                  preprocess=preprocess, preprocess_note=note, source_facts=facts,
+                  front_end_by_default=by_default)
 
 
 def _front_end_float(spec: RecipeSpec) -> RecipeSpec:
     """A sound recipe's int8 targets keep the model's front end (waveform to spectrogram) in float unless they
     say otherwise: quantized, the spectrogram's range fell apart (4 sound classes: accuracy 0.92 in float, 0.25
-    fully int8, 0.92 with the front end float)."""
+    fully int8, 0.92 with the front end float). A model with no spectrogram (a learned filter bank, say) is then
+    quantized whole (steps/mixed.py)."""
     from .schema import SOUND_SOURCES
 
     if spec.dataset.source not in SOUND_SOURCES:

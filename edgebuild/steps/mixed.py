@@ -246,6 +246,12 @@ def keep_float_with(recipe, layout, target, float_model: bytes, quantize: Callab
     where = recipe.where(target.name)
     if target.keep_float == "front_end":
         kept = tuple(name for name in front_end(all_ops(float_model)) if name in names)
+        if not kept and target.name in recipe.front_end_by_default:
+            write_json(layout.mixed(target.name), {
+                "mode": "front_end", "kept": [], "keep_float": [], "steps": [],
+                "why": "the model has no spectral front end (no RFFT2D op): every op is quantized"})
+            progress.say("keep_float front_end: the model has no spectrogram; every op is quantized")
+            return kept
         if not kept:
             from ..errors import StepError
 

@@ -3,6 +3,7 @@ front end kept float, and the AudioProperties metadata MediaPipe's AudioClassifi
 
 The keywords example is built once for this module (a seeded Keras training on its 120 clips)."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import Project, one_example
+from conftest import REPO, Project, one_example
 
 RATE = 16000
 
@@ -80,13 +81,14 @@ def keywords(tmp_path_factory):
     project.edit("recipes/keywords.yaml", "  - {name: int8, quantization: int8, calibration_samples: 90}",
                  "  - {name: int8, quantization: int8, calibration_samples: 90}\n"
                  "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}")
+    shutil.copy(REPO / "recipes/keywords_micro.yaml", project.root / "recipes")  # (the same script and clips)
     result = project.build()
     assert result.exit_code == 0, result.output
     return project
 
 
-def metrics(project, target):
-    return json.loads(project.path(f"build/keywords/{target}/metrics.json").read_text())
+def metrics(project, target, recipe="keywords"):
+    return json.loads(project.path(f"build/{recipe}/{target}/metrics.json").read_text())
 
 
 def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
@@ -105,6 +107,37 @@ def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
     convs = [op for op in model.ops if op.op == "CONV_2D"]
     assert convs and all(model.tensors[op.inputs[1]].dtype == "int8" for op in convs)
     assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
+
+
+def test_a_learned_filter_bank_is_int8_whole_and_tflm_classifies_the_golden_clips_as_litert(keywords, tmp_path):
+    """keywords_micro.yaml: no spectrogram (a strided 1-D convolution on the waveform), so its int8 target, given
+    keep_float: front_end by default as every sound int8, is quantized whole, and TensorFlow Lite Micro runs it:
+    the micro bundle's golden clips get LiteRT's classes from TFLM's kernels, and the example prints them."""
+    from edgebuild.tflite import tflm
+    from edgebuild.tflite.inspection import inspect_model
+
+    mixed = json.loads(keywords.path("build/keywords-micro/int8/mixed.json").read_text())
+    assert (mixed["mode"], mixed["kept"]) == ("front_end", [])
+    model = inspect_model(keywords.path("build/keywords-micro/int8/model.tflite"))
+    assert {"RFFT2D", "LOG"}.isdisjoint(op.op for op in model.ops)
+    convs = [op for op in model.ops if op.op == "CONV_2D"]
+    assert len(convs) == 4 and all(model.tensors[op.inputs[0]].dtype == "int8" for op in convs)
+    assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
+    fp32, int8 = metrics(keywords, "fp32", "keywords-micro"), metrics(keywords, "int8", "keywords-micro")
+    assert int8["accuracy"] >= 0.8 and int8["accuracy"] >= fp32["accuracy"] - 0.1
+    assert int8["tflm_accuracy"] == int8["accuracy"]
+
+    folder = keywords.path("dist/keywords-micro/micro")
+    golden = json.loads(keywords.path("build/keywords-micro/golden.json").read_text())["vectors"]
+    arena = int(re.search(r"kKeywordsMicroArenaSize = (\d+);", (folder / "src/keywords_micro_settings.h").read_text())[1])
+    inputs = [bytes.fromhex(v["input_hex"]) for v in golden]
+    found = tflm.outputs(keywords.path("build/keywords-micro/shipped.tflite"), arena, inputs, "float32", [1, RATE], 1,
+                         tmp_path / "tflm.log", "keywords-micro")
+    tops = [int(np.argmax(np.frombuffer(per[0], np.float32))) for per in found]
+    assert tops == [int(np.argmax(np.frombuffer(bytes.fromhex(v["output_hex"]), np.float32))) for v in golden]
+    assert len(set(tops)) >= 3  # (clips of several keywords)
+    main = (folder / "examples/main.cc").read_text()
+    assert "kKeywordsMicroLabels[top]" in main and "kKeywordsMicroGoldenInputs[v]" in main
 
 
 AUDIO_CLASSIFIER = """\
@@ -212,6 +245,38 @@ def test_bad_clips_are_one_line_and_leave_nothing_half_written(project, case, ex
     (line,) = result.failures
     assert line.startswith(expected.format(root=project.root)), line
     assert not project.path("build/s/data.npz").exists()
+
+
+def test_front_end_asked_of_a_model_without_a_spectrogram_is_one_line_and_the_default_quantizes_it_whole(project):
+    """The default keep_float: front_end of a sound int8 target quantizes a model with no RFFT2D whole; the same
+    words written in the recipe are a mistake about the model, and fail that target in one line."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    sound_project(project, a=[(f"{i}.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32)) for i in range(4)],
+                  b=[(f"{i}.wav", tone(RATE, 0.5).astype(np.float32)) for i in range(4)])
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.Input((8000,)), tf.keras.layers.Reshape((8000, 1)),
+                                 tf.keras.layers.Conv1D(4, 64, strides=32, activation="relu"),
+                                 tf.keras.layers.GlobalMaxPooling1D(), tf.keras.layers.Dense(2, activation="softmax")])
+    model.save(project.root / "m.keras")
+    project.write("recipes/s.yaml", """\
+        model: {keras: m.keras}
+        dataset: {source: audio_folder, path: clips, clip_seconds: 0.5, test_fraction: 0.5, seed: 0}
+        labels: [a, b]
+        targets:
+          - {name: default, quantization: int8, calibration_samples: 4}
+          - {name: asked, quantization: int8, calibration_samples: 4, keep_float: front_end}
+        thresholds: {min_accuracy: 0.0}
+        """)
+    result = project.build()
+    assert result.failures == ["recipes/s.yaml: s/asked: keep_float: front_end: the model has no spectral front end "
+                               "(no RFFT2D op); expected a model that computes its own spectrogram, or another "
+                               "keep_float"], result.output
+    mixed = json.loads(project.path("build/s/default/mixed.json").read_text())
+    assert mixed["kept"] == [] and "every op is quantized" in mixed["why"]
+    assert project.path("build/s/default/model.tflite").exists()
+    assert not project.path("build/s/asked/model.tflite").exists()
 
 
 def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
