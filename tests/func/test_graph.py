@@ -82,7 +82,7 @@ def test_every_example_recipe_passes(examples):
     """Every example builds and passes its gates: read from the one build of the examples the tests share (they
     built a second time for this; `doit` itself builds them from a plain install in .ci/run)."""
     recipes = api.validate(root=examples.root)
-    assert len(recipes) == 13
+    assert len(recipes) == 14
     for recipe in recipes:
         summary = json.loads((examples.root / "build" / recipe.name / "summary.json").read_text())
         assert summary["passed"], (recipe.name, summary["failures"])
