@@ -218,3 +218,61 @@ def boxes_grid_png(pictures, rows_of_boxes: list[list[list]], labels: list[str],
     out = io.BytesIO()
     grid.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+CLIP_SIZE = (240, 64)  # each panel of a sound clip's picture, in pixels
+
+
+def clip_png(samples, rate: int, fft: int = 512, hop: int = 160) -> bytes:
+    """One PNG of a sound clip (a mono waveform in -1..1): its waveform (each pixel column spans the min..max of
+    its samples) beside its log power spectrogram (Hann windows of `fft` samples every `hop`, 80 dB of range
+    below the clip's loudest bin, low frequencies at the bottom, from white to dark blue)."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    width, height = CLIP_SIZE
+    samples = np.asarray(samples, np.float32)
+    wave = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(wave)
+    draw.line([(0, height // 2), (width - 1, height // 2)], fill=(220, 220, 220))
+    for x, part in enumerate(np.array_split(samples, width)):
+        if part.size:
+            top = int(round((1 - float(np.clip(part.max(), -1, 1))) * (height - 1) / 2))
+            bottom = int(round((1 - float(np.clip(part.min(), -1, 1))) * (height - 1) / 2))
+            draw.line([(x, top), (x, bottom)], fill=(21, 101, 192))
+    padded = np.concatenate([samples, np.zeros(max(fft - len(samples), 0), np.float32)])
+    starts = range(0, len(padded) - fft + 1, hop)
+    frames = np.stack([padded[s:s + fft] for s in starts]) * np.hanning(fft).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    decibels = 10 * np.log10(np.maximum(power, 1e-12))
+    shade = np.clip((decibels - (decibels.max() - 80)) / 80, 0, 1).T[::-1]  # [frequency, time], low at the bottom
+    dark = np.array([13, 71, 161], np.float32)
+    pixels = (255 - shade[..., None] * (255 - dark)).astype(np.uint8)
+    spectrogram = Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR)
+    gap = 4
+    grid = Image.new("RGB", (2 * width + gap, height), (255, 255, 255))
+    grid.paste(wave, (0, 0))
+    grid.paste(spectrogram, (width + gap, 0))
+    out = io.BytesIO()
+    grid.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def stacked_png(pngs: list[bytes], gap: int = 4) -> bytes:
+    """PNGs of one width, one under the other."""
+    import io
+
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(data)).convert("RGB") for data in pngs]
+    grid = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images) + gap * (len(images) - 1)),
+                     (255, 255, 255))
+    y = 0
+    for image in images:
+        grid.paste(image, (0, y))
+        y += image.height + gap
+    out = io.BytesIO()
+    grid.save(out, format="PNG", optimize=False)
+    return out.getvalue()

@@ -56,6 +56,7 @@ class Classification(TaskKind):
     columns = (("accuracy", "accuracy", "%.4f"), ("accuracy_drop", "drop", "%+.4f"))
     verb = "classify"  # what the bundles' wrappers call it
     wrapper = "Classifier"
+    report_arrays = ("predicted_classes",)  # each test sample's class: the report names it beside a clip's picture
 
     def prepare_y(self, recipe, y, part):
         import numpy as np
@@ -84,7 +85,8 @@ class Classification(TaskKind):
     def measure(self, recipe, outputs, y):
         y_pred = predicted_classes(outputs)
         return {"accuracy": float((y_pred == y).mean()),
-                "confusion": confusion_counts(y, y_pred, len(recipe.labels)).tolist()}
+                "confusion": confusion_counts(y, y_pred, len(recipe.labels)).tolist(),
+                "predicted_classes": y_pred.astype("int32")}
 
     def compare(self, metrics, reference):
         return {"accuracy_drop": reference["accuracy"] - metrics["accuracy"]}

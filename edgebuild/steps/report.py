@@ -16,7 +16,8 @@ from ..layout import RecipeLayout, index_reports, read_json, write_bytes
 from ..recipe import Recipe
 from ..recipe.schema import Quantization
 from ..resources import jinja_environment, template_files
-from .. import charts
+from .. import charts, modalities
+from ..modalities import report as modalities_report
 from .datasets import load_prepared
 from .quantdebug import TOP_LAYERS
 from .summary import shipped_target
@@ -69,6 +70,11 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
             target["metrics"].update({name: np.load(layout.report_array(target["name"], name)).tolist()
                                       for name in kind.report_arrays})
     section, files = kind.report_context(summary, focus_target, data)
+    modality = modalities.of(recipe)
+    if modality.report_files:
+        split = load_prepared(layout, "x_test", "y_test")
+        shown, pictures = modalities_report.context(recipe, summary, split.x_test, split.y_test)
+        section, files = {**section, **shown}, {**files, **pictures}
     thresholds = [name for name in (*kind.thresholds, *THRESHOLD_ORDER) if any(name in t["thresholds"] for t in targets)]
     gate_rows = []
     for target in targets:
@@ -87,7 +93,7 @@ def recipe_context(recipe: Recipe, layout: RecipeLayout) -> dict:
         "gate_rows": gate_rows, "shipped": shipped, "shipped_why": why, "focus": focus,
         "focus_is_shipped": focus == shipped, "task": kind.name, "primary": kind.primary_label, "columns": kind.columns,
         "charts": charts_by_name, "chart_names": chart_names(kind), "top_layers": TOP_LAYERS,
-        "files": files, "bundles": enabled_bundles(recipe), **section,
+        "files": files, "bundles": enabled_bundles(recipe), "modality": modality.name, **section,
     }
 
 
@@ -159,14 +165,16 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     mixed = [t.name for t in recipe.spec.targets if t.keep_float is not None]
     searched = [t.name for t in recipe.spec.targets if t.keep_float == "auto"]
     kind = recipe.kind
+    modality = modalities.of(recipe)
     return Step("report", "report.html and report.md with charts", render_recipe, (recipe, layout),
                 reads=(layout.summary, *(layout.inspection(n) for n in names), *(layout.quant_debug(n) for n in debugged),
-                       *(layout.mixed(n) for n in mixed), *((layout.data,) if kind.report_reads_data else ()),
+                       *(layout.mixed(n) for n in mixed),
+                       *((layout.data,) if kind.report_reads_data or modality.report_files else ()),
                        *(layout.report_array(n, a) for n in names for a in kind.report_arrays),
                        *template_files(recipe, "report")),
                 writes=(layout.report_html, layout.report_md, *(layout.charts_dir / f"{c}.svg" for c in chart_names(kind)),
                         *(layout.charts_dir / f"mixed-{n}.svg" for n in searched),
-                        *(layout.charts_dir / name for name in kind.report_files)),
+                        *(layout.charts_dir / name for name in (*kind.report_files, *modality.report_files))),
                 config={"templates": recipe.spec.templates, "ship": recipe.spec.ship,
                         "bundles": [b["platform"] for b in enabled_bundles(recipe)]})
 

@@ -109,6 +109,69 @@ def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
     assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
 
 
+def test_the_report_shows_clips_of_each_label_with_each_targets_class_beside_the_truth(keywords):
+    """The first two test clips of each label, as a waveform and spectrogram picture inline in report.html (and
+    charts/clips.png for report.md), with the true label and the class each target gave it: here recomputed by
+    running each target's model in LiteRT on the prepared clips."""
+    import base64
+    import io
+    from html.parser import HTMLParser
+
+    from PIL import Image
+
+    from edgebuild.tflite.runner import TFLiteRunner
+
+    class Rows(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.inside, self.cell = [], False, None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "table":
+                self.inside = attrs.get("id") == "clips"
+            elif self.inside and tag == "tr":
+                self.rows.append([])
+            elif self.inside and tag in ("td", "th"):
+                self.cell = ""
+            elif self.inside and tag == "img":
+                self.rows[-1].append(attrs["src"])
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if self.inside and tag in ("td", "th") and self.cell is not None:
+                if self.cell:
+                    self.rows[-1].append(self.cell)
+                self.cell = None
+            elif tag == "table":
+                self.inside = False
+
+    parser = Rows()
+    parser.feed(keywords.path("build/keywords/report.html").read_text())
+    header, *rows = parser.rows
+    assert header == ["clip", "waveform and spectrogram", "true", "fp32", "int8", "whole"]
+    labels = ["background", "down", "no", "up", "yes"]
+    data = np.load(keywords.path("build/keywords/data.npz"))
+    x_test, y_test = data["x_test"], data["y_test"]
+    expected = [i for k in range(len(labels)) for i in np.flatnonzero(y_test == k)[:2]]
+    assert [int(row[0].lstrip("#")) for row in rows] == expected and len(rows) == 10
+    classes = {t: [int(np.argmax(TFLiteRunner(keywords.path(f"build/keywords/{t}/model.tflite")).run(x_test[i][None])))
+                   for i in expected] for t in ("fp32", "int8", "whole")}
+    for n, (row, i) in enumerate(zip(rows, expected)):
+        _, picture, truth, *found = row
+        assert truth == labels[y_test[i]]
+        assert [f.removesuffix(" (wrong)") for f in found] == [labels[classes[t][n]] for t in ("fp32", "int8", "whole")]
+        assert all(f.endswith(" (wrong)") == (f.removesuffix(" (wrong)") != truth) for f in found)
+        image = Image.open(io.BytesIO(base64.b64decode(picture.removeprefix("data:image/png;base64,"))))
+        assert image.size == (2 * 240 + 4, 64)
+    assert Image.open(keywords.path("build/keywords/charts/clips.png")).size == (2 * 240 + 4, 10 * 64 + 9 * 4)
+    assert "(charts/clips.png)" in keywords.path("build/keywords/report.md").read_text()
+    assert 'id="confusion"' in keywords.path("build/keywords/report.html").read_text()
+
+
 def test_a_learned_filter_bank_is_int8_whole_and_tflm_classifies_the_golden_clips_as_litert(keywords, tmp_path):
     """keywords_micro.yaml: no spectrogram (a strided 1-D convolution on the waveform), so its int8 target, given
     keep_float: front_end by default as every sound int8, is quantized whole, and TensorFlow Lite Micro runs it:

@@ -53,7 +53,7 @@ def test_file_deps_and_targets_follow_the_layout(tmp_path):
     assert rel(tasks["convert/q"]["targets"], tmp_path) == ["build/r/q/model.tflite", "build/r/q/calibrated.tflite"]
     # the int8 debugger starts from the calibration its conversion kept, not from the source model
     assert rel(tasks["debug/q"]["file_dep"], tmp_path) == ["build/r/q/calibrated.tflite", "build/r/data.npz"]
-    assert rel(tasks["evaluate/q"]["targets"], tmp_path) == ["build/r/q/metrics.json"]
+    assert rel(tasks["evaluate/q"]["targets"], tmp_path) == ["build/r/q/metrics.json", "build/r/q/predicted_classes.npy"]
     assert rel(tasks["gate/q"]["file_dep"], tmp_path) == ["build/r/q/metrics.json"]
     assert rel(tasks["gate/q"]["targets"], tmp_path) == ["build/r/q/verdict.json"]
     assert rel(tasks["summary"]["targets"], tmp_path) == ["build/r/summary.json"]
