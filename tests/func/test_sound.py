@@ -80,7 +80,8 @@ def keywords(tmp_path_factory):
     project = one_example(tmp_path_factory.mktemp("keywords") / "p", "keywords.yaml", "train_keywords.py", "keywords")
     project.edit("recipes/keywords.yaml", "  - {name: int8, quantization: int8, calibration_samples: 90}",
                  "  - {name: int8, quantization: int8, calibration_samples: 90}\n"
-                 "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}")
+                 "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}\n"
+                 "  - {name: auto, quantization: int8, calibration_samples: 90, keep_float: auto, baseline: true}")
     shutil.copy(REPO / "recipes/keywords_micro.yaml", project.root / "recipes")  # (the same script and clips)
     result = project.build()
     assert result.exit_code == 0, result.output
@@ -107,6 +108,19 @@ def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
     convs = [op for op in model.ops if op.op == "CONV_2D"]
     assert convs and all(model.tensors[op.inputs[1]].dtype == "int8" for op in convs)
     assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
+
+
+def test_keep_float_auto_finds_a_split_inside_the_front_end(keywords):
+    """keep_float: auto's search tries the heads of the ops in execution order (a dataflow order): on the keywords
+    model a head passes, and the 1-minimal result keeps only front-end ops, the LOG among them, at int8's accuracy."""
+    auto = json.loads(keywords.path("build/keywords/auto/mixed.json").read_text())
+    front = json.loads(keywords.path("build/keywords/int8/mixed.json").read_text())
+    assert auto["passed"] and auto["fully_quantized"]["passed"] is False
+    assert any(step["how"].startswith("input side: first") and step["passed"] for step in auto["steps"])
+    kept = [op["name"] for op in auto["kept"]]
+    assert kept and set(kept) <= {op["name"] for op in front["kept"]}
+    assert "LOG" in [op["op"] for op in auto["kept"]]
+    assert metrics(keywords, "auto")["accuracy"] >= metrics(keywords, "int8")["accuracy"] - 0.05
 
 
 def test_the_report_shows_clips_of_each_label_with_each_targets_class_beside_the_truth(keywords):
@@ -152,18 +166,18 @@ def test_the_report_shows_clips_of_each_label_with_each_targets_class_beside_the
     parser = Rows()
     parser.feed(keywords.path("build/keywords/report.html").read_text())
     header, *rows = parser.rows
-    assert header == ["clip", "waveform and spectrogram", "true", "fp32", "int8", "whole"]
+    assert header == ["clip", "waveform and spectrogram", "true", "fp32", "int8", "whole", "auto"]
     labels = ["background", "down", "no", "up", "yes"]
     data = np.load(keywords.path("build/keywords/data.npz"))
     x_test, y_test = data["x_test"], data["y_test"]
     expected = [i for k in range(len(labels)) for i in np.flatnonzero(y_test == k)[:2]]
     assert [int(row[0].lstrip("#")) for row in rows] == expected and len(rows) == 10
     classes = {t: [int(np.argmax(TFLiteRunner(keywords.path(f"build/keywords/{t}/model.tflite")).run(x_test[i][None])))
-                   for i in expected] for t in ("fp32", "int8", "whole")}
+                   for i in expected] for t in ("fp32", "int8", "whole", "auto")}
     for n, (row, i) in enumerate(zip(rows, expected)):
         _, picture, truth, *found = row
         assert truth == labels[y_test[i]]
-        assert [f.removesuffix(" (wrong)") for f in found] == [labels[classes[t][n]] for t in ("fp32", "int8", "whole")]
+        assert [f.removesuffix(" (wrong)") for f in found] == [labels[classes[t][n]] for t in ("fp32", "int8", "whole", "auto")]
         assert all(f.endswith(" (wrong)") == (f.removesuffix(" (wrong)") != truth) for f in found)
         image = Image.open(io.BytesIO(base64.b64decode(picture.removeprefix("data:image/png;base64,"))))
         assert image.size == (2 * 240 + 4, 64)
