@@ -17,9 +17,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-FLOAT_DTYPES = ("float32", "float16")
-WEIGHT_DTYPES = ("int8", "int4", "uint8")
-
 
 @dataclass
 class ShipChoice:
@@ -34,17 +31,12 @@ class ShipChoice:
 
 def is_hybrid(inspection: dict) -> bool:
     """Whether a model computes an op from float activations and int8/int4 constant weights (a dynamic-range
-    model), from the inspect step's JSON. DEQUANTIZE, which turns stored weights into float at load
-    (weight-only modes), is not such an op."""
+    model), from the inspect step's JSON."""
+    from ..tflite.tensors import is_hybrid_op
+
     tensors = {t["index"]: t for t in inspection["tensors"]}
-    for op in inspection["ops"]:
-        if op["op"] == "DEQUANTIZE":
-            continue
-        inputs = [tensors[i] for i in op["inputs"] if i in tensors]
-        if any(not t["constant"] and t["dtype"] in FLOAT_DTYPES for t in inputs) and \
-                any(t["constant"] and t["dtype"] in WEIGHT_DTYPES for t in inputs):
-            return True
-    return False
+    return any(is_hybrid_op(op["op"], [(tensors[i]["constant"], tensors[i]["dtype"]) for i in op["inputs"]
+                                       if i in tensors]) for op in inspection["ops"])
 
 
 def choose(targets: list[dict], ship: str | None = None, ship_by: str = "size") -> ShipChoice:

@@ -108,3 +108,23 @@ def parse_model(data: bytes):
     return data, root, graph, tensors, ops
 
 
+
+
+HYBRID_ACTIVATIONS = ("float32", "float16")
+HYBRID_WEIGHTS = ("int8", "int4", "uint8")
+
+
+def is_hybrid_op(op: str, inputs) -> bool:
+    """Whether an op computes from float activations and int8/int4 constant weights (a dynamic-range op, which
+    quantizes its activations on the fly); `inputs`: (constant, dtype) pairs. DEQUANTIZE, which turns stored
+    weights into float at load (weight-only modes), is not such an op."""
+    inputs = list(inputs)
+    return op != "DEQUANTIZE" and any(not c and d in HYBRID_ACTIVATIONS for c, d in inputs) and \
+        any(c and d in HYBRID_WEIGHTS for c, d in inputs)
+
+
+def has_hybrid_ops(data: bytes) -> bool:
+    """Whether a .tflite computes any op from float activations and integer weights (dynamic_int8/int4)."""
+    _, _, _, tensors, ops = parse_model(data)
+    return any(is_hybrid_op(op.op, [(tensors[i].constant, tensors[i].dtype) for i in op.inputs if i in tensors])
+               for op in ops)
