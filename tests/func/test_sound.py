@@ -104,7 +104,7 @@ def test_int8_keeps_the_front_end_float_and_its_accuracy(keywords):
     kept = [op["op"] for op in mixed["kept"]]
     assert "LOG" in kept and "FULLY_CONNECTED" in kept and "CONV_2D" not in kept  # (the mel matrix is a matmul)
     for report in ("report.html", "report.md"):  # which ops stayed float, and why
-        assert f"keep_float: front_end keeps {len(kept)} ops in float: the model's front end" in \
+        assert f"keep_float: front_end keeps {len(kept)} ops in float: the model" in \
             keywords.path(f"build/keywords/{report}").read_text()
     from edgebuild.tflite.inspection import inspect_model
 
