@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import json
 import os
@@ -19,6 +21,20 @@ from .recipe import Recipe, discover, load_recipes
 from .recipe.schema import json_schema
 
 DEP_FILE = ".doit.db"
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while recipes are loaded and planned: planning makes some 10^5
+    objects and frees few, and the collector walked them all again and again (about 50 ms of a 0.45 s no-op
+    build of the fourteen examples). Back on as it was after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _root(root) -> Path:
@@ -60,21 +76,22 @@ def doit_config(root=None, reporter=None) -> dict:
 
 def dodo_tasks(root=None):
     """For dodo.py: the tasks of every recipe; a bad recipe prints its problems and exits with status 2."""
-    try:
-        recipes = validate(root=root)
-    except EdgebuildError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
-    from .progress import quiet_interrupts
+    with _collector_paused():  # (also while doit makes its tasks of what is yielded)
+        try:
+            recipes = validate(root=root)
+        except EdgebuildError as exc:
+            print(exc, file=sys.stderr)
+            raise SystemExit(exc.exit_code) from None
+        from .progress import quiet_interrupts
 
-    quiet_interrupts()
-    lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
-    tasks = plan(recipes, prune_stale=True)
-    if _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:])):
-        from .run import sandbox
+        quiet_interrupts()
+        lock.acquire(_root(root))  # held until doit exits: a second `doit` here waits
+        tasks = plan(recipes, prune_stale=True)
+        if _share_tensorflow(tasks, _root(root), _doit_jobs(sys.argv[1:])):
+            from .run import sandbox
 
-        sandbox.leave_at_doit_exit()  # (this process is doit's own: nothing runs after its sys.exit)
-    yield from tasks
+            sandbox.leave_at_doit_exit()  # (this process is doit's own: nothing runs after its sys.exit)
+        yield from tasks
 
 
 def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> bool:

@@ -18,6 +18,7 @@
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -33,8 +34,8 @@ class RecipeLayout:
     root: Path
     name: str
 
-    @property
-    def dir(self) -> Path:
+    @functools.cached_property
+    def dir(self) -> Path:  # (cached: planning asks it some 1,500 times)
         return self.root / BUILD_DIR / self.name
 
     @property

@@ -26,11 +26,6 @@ def clip(path, rate: int, samples: int):
     return fit(read_clip(Path(path), rate)[0], samples)
 
 
-def audio_files(folder: Path) -> list[Path]:
-    """Every clip under an audio_folder dataset, in a fixed order (also the data step's file_dep)."""
-    return sorted(p for p in folder.glob("*/*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-
-
 def read_clip(path: Path, rate: int) -> "tuple[object, float]":
     """(the clip as mono float32 samples at `rate`, its length in seconds as recorded); OSError when
     libsndfile cannot read it."""

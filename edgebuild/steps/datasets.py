@@ -7,6 +7,7 @@ NumPy, scikit-learn and Pillow are imported inside functions: validating a recip
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,37 @@ def _load_npz(recipe: Recipe) -> Split:
     return split
 
 
+def files_under(folder: Path, suffixes, depth: int) -> list[Path]:
+    """The files `depth` levels under `folder` (1: its own; 2: those of its folders) with one of `suffixes`
+    (lowercase), in pathlib's order, part by part. With os.scandir, not glob and is_file: every no-op build
+    lists every dataset's files."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(path: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(path) as entries:
+                listed = list(entries)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in listed:
+            if len(parts) + 1 < depth:
+                if entry.is_dir():
+                    walk(entry.path, (*parts, entry.name))
+            elif os.path.splitext(entry.name)[1].lower() in suffixes and entry.is_file():
+                found.append((*parts, entry.name))
+
+    walk(str(folder), ())
+    return [folder.joinpath(*parts) for parts in sorted(found)]
+
+
 def image_files(folder: Path) -> list[Path]:
     """Every image under an image_folder dataset, in a fixed order (also the data step's file_dep)."""
-    return sorted(p for p in folder.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return files_under(folder, IMAGE_SUFFIXES, 2)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """Every clip under an audio_folder dataset, in a fixed order (also the data step's file_dep)."""
+    return files_under(folder, _sound().AUDIO_SUFFIXES, 2)
 
 
 def _load_image_folder(recipe: Recipe):
@@ -119,9 +148,7 @@ def _load_keras(recipe: Recipe) -> Split:
 
 def mask_folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """(pictures under images/, masks under masks/) of a mask_folder dataset, in a fixed order."""
-    def files(sub: str, suffixes) -> list[Path]:
-        return sorted(p for p in (folder / sub).glob("*") if p.suffix.lower() in suffixes and p.is_file())
-    return files("images", IMAGE_SUFFIXES), files("masks", {".png"})
+    return files_under(folder / "images", IMAGE_SUFFIXES, 1), files_under(folder / "masks", {".png"}, 1)
 
 
 def _load_mask_folder(recipe: Recipe):
@@ -352,7 +379,7 @@ def _load_audio_folder(recipe) -> tuple:
     """(x [clips, samples] float32, y label indices) of an audio_folder dataset; one line per fault."""
     import numpy as np
 
-    from ..modalities.sound import AUDIO_SUFFIXES, audio_files, fit, rate_and_samples, read_clip
+    from ..modalities.sound import AUDIO_SUFFIXES, fit, rate_and_samples, read_clip
 
     dataset = recipe.spec.dataset
     folder = recipe.path(dataset.path)
@@ -518,7 +545,7 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
     elif spec.dataset.source == DatasetSource.coco:
         reads = coco_files(recipe)
     elif spec.dataset.source == DatasetSource.audio_folder:
-        reads = _sound().audio_files(recipe.path(spec.dataset.path))
+        reads = audio_files(recipe.path(spec.dataset.path))
     return Step("data", "prepare the dataset: load, split, preprocess", write_prepared, (recipe, layout),
                 reads=reads, writes=(layout.data, layout.preprocess),
                 config={"dataset": spec.dataset.identity(),

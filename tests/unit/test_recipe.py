@@ -1,6 +1,7 @@
 """Recipe loading: valid recipes resolve; every problem is one exact `file:line: field: expected` line."""
 import pytest
 
+from conftest import REPO
 from edgebuild.errors import RecipeError
 from edgebuild.recipe import load_recipe, load_recipes
 
@@ -279,3 +280,16 @@ def test_a_label_yaml_reads_as_a_truth_value_says_to_quote_it(root):
     found = problems(root, "r.yaml", GOOD.replace("labels: [a, b, c]", "labels: [yes, b, c]"))
     assert found[0] == ('recipes/r.yaml:5: labels[0]: expected text; got True: YAML reads a bare yes, no, on, off, '
                         'true or false as a truth value; quote it ("yes")')
+
+
+def test_libyamls_composer_reads_every_example_as_pyyamls_does(monkeypatch):
+    """The fast path (libyaml's C composer) gives the same values and the same line of every field as PyYAML's
+    own composer, on every example recipe; a file nested deeper than the C composer is given keeps PyYAML's."""
+    from edgebuild.recipe import yamlfile
+
+    texts = {p.name: p.read_text() for p in sorted((REPO / "recipes").glob("*.yaml"))}
+    assert len(texts) >= 10 and all(yamlfile._compose_fast(t) is not None for t in texts.values())
+    fast = {name: yamlfile.parse(text, name) for name, text in texts.items()}
+    monkeypatch.setattr(yamlfile, "_compose_fast", lambda text: None)
+    assert fast == {name: yamlfile.parse(text, name) for name, text in texts.items()}
+    assert yamlfile._compose_fast("a:\n" + "- " * 100 + "x\n") is None
