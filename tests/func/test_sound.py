@@ -3,7 +3,6 @@ front end kept float, and the AudioProperties metadata MediaPipe's AudioClassifi
 
 The keywords example is built once for this module (a seeded Keras training on its 120 clips)."""
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import REPO, Project, one_example
+from conftest import Project, one_example
 
 RATE = 16000
 
@@ -83,7 +82,6 @@ def keywords(tmp_path_factory):
                  "  - {name: whole, quantization: int8, calibration_samples: 90, keep_float: [], baseline: true}\n"
                  "  - {name: auto, quantization: int8, calibration_samples: 90, keep_float: auto, baseline: true}\n"
                  "  - {name: fp16, quantization: float16}\n  - {name: dyn8, quantization: dynamic_int8}")
-    shutil.copy(REPO / "recipes/keywords_micro.yaml", project.root / "recipes")  # (the same script and clips)
     result = project.build()
     assert result.exit_code == 0, result.output
     return project
@@ -206,37 +204,6 @@ def test_the_report_shows_clips_of_each_label_with_each_targets_class_beside_the
     assert Image.open(keywords.path("build/keywords/charts/clips.png")).size == (2 * 240 + 4, 10 * 64 + 9 * 4)
     assert "(charts/clips.png)" in keywords.path("build/keywords/report.md").read_text()
     assert 'id="confusion"' in keywords.path("build/keywords/report.html").read_text()
-
-
-def test_a_learned_filter_bank_is_int8_whole_and_tflm_classifies_the_golden_clips_as_litert(keywords, tmp_path):
-    """keywords_micro.yaml: no spectrogram (a strided 1-D convolution on the waveform), so its int8 target, given
-    keep_float: front_end by default as every sound int8, is quantized whole, and TensorFlow Lite Micro runs it:
-    the micro bundle's golden clips get LiteRT's classes from TFLM's kernels, and the example prints them."""
-    from edgebuild.tflite import tflm
-    from edgebuild.tflite.inspection import inspect_model
-
-    mixed = json.loads(keywords.path("build/keywords-micro/int8/mixed.json").read_text())
-    assert (mixed["mode"], mixed["kept"]) == ("front_end", [])
-    model = inspect_model(keywords.path("build/keywords-micro/int8/model.tflite"))
-    assert {"RFFT2D", "LOG"}.isdisjoint(op.op for op in model.ops)
-    convs = [op for op in model.ops if op.op == "CONV_2D"]
-    assert len(convs) == 4 and all(model.tensors[op.inputs[0]].dtype == "int8" for op in convs)
-    assert model.inputs[0].dtype == "float32" and model.inputs[0].shape == [1, RATE]
-    fp32, int8 = metrics(keywords, "fp32", "keywords-micro"), metrics(keywords, "int8", "keywords-micro")
-    assert int8["accuracy"] >= 0.8 and int8["accuracy"] >= fp32["accuracy"] - 0.1
-    assert int8["tflm_accuracy"] == int8["accuracy"]
-
-    folder = keywords.path("dist/keywords-micro/micro")
-    golden = json.loads(keywords.path("build/keywords-micro/golden.json").read_text())["vectors"]
-    arena = int(re.search(r"kKeywordsMicroArenaSize = (\d+);", (folder / "src/keywords_micro_settings.h").read_text())[1])
-    inputs = [bytes.fromhex(v["input_hex"]) for v in golden]
-    found = tflm.outputs(keywords.path("build/keywords-micro/shipped.tflite"), arena, inputs, "float32", [1, RATE], 1,
-                         tmp_path / "tflm.log", "keywords-micro")
-    tops = [int(np.argmax(np.frombuffer(per[0], np.float32))) for per in found]
-    assert tops == [int(np.argmax(np.frombuffer(bytes.fromhex(v["output_hex"]), np.float32))) for v in golden]
-    assert len(set(tops)) >= 3  # (clips of several keywords)
-    main = (folder / "examples/main.cc").read_text()
-    assert "kKeywordsMicroLabels[top]" in main and "kKeywordsMicroGoldenInputs[v]" in main
 
 
 AUDIO_CLASSIFIER = """\
