@@ -17,7 +17,7 @@ import tensorflow as tf
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", required=True)
 parser.add_argument("--front-end", choices=["mel", "conv"], default="mel")
-parser.add_argument("--epochs", type=int, default=None, help="default: 40 (mel), 30 (conv)")
+parser.add_argument("--epochs", type=int, default=None, help="default: 40 (mel), 20 (conv)")
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
@@ -27,7 +27,7 @@ data = np.load(os.environ["EDGEBUILD_DATA"])
 x_train, y_train = data["x_train"], data["y_train"]
 classes = int(y_train.max()) + 1
 
-epochs = args.epochs or {"mel": 40, "conv": 30}[args.front_end]
+epochs = args.epochs or {"mel": 40, "conv": 20}[args.front_end]
 waveform = tf.keras.Input(x_train.shape[1:], name="waveform")
 if args.front_end == "mel":
     mel = tf.keras.layers.MelSpectrogram(fft_length=512, sequence_stride=320, sampling_rate=16000, num_mel_bins=32,

@@ -345,6 +345,42 @@ def test_front_end_asked_of_a_model_without_a_spectrogram_is_one_line_and_the_de
     assert not project.path("build/s/asked/model.tflite").exists()
 
 
+def test_a_model_of_another_length_is_one_line_and_a_spectrogram_model_cannot_go_to_tflm(project):
+    """A waveform model must take sample_rate * clip_seconds samples: another length is one line before anything
+    converts. A model with RFFT2D (Keras' MelSpectrogram) builds, and its micro bundle fails the ship step in one
+    line naming the op TFLM lacks, before anything is generated."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    sound_project(project, a=[(f"{i}.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32)) for i in range(4)],
+                  b=[(f"{i}.wav", tone(RATE, 0.5).astype(np.float32)) for i in range(4)])
+    tf.keras.utils.set_random_seed(0)
+    waveform = tf.keras.Input((4000,))  # a quarter of a second; the clips are half a second long
+    mel = tf.keras.layers.MelSpectrogram(fft_length=256, sequence_stride=160, num_mel_bins=8)(waveform)
+    scores = tf.keras.layers.Dense(2, activation="softmax")(tf.keras.layers.Flatten()(mel))
+    tf.keras.Model(waveform, scores).save(project.root / "m.keras")
+    recipe = """\
+        model: {keras: m.keras}
+        dataset: {source: audio_folder, path: clips, clip_seconds: SECONDS, test_fraction: 0.5, seed: 0}
+        labels: [a, b]
+        targets: [{name: fp32, quantization: float32}]
+        thresholds: {min_accuracy: 0.0}
+        bundles: {micro: {enabled: true}, android: {enabled: false}, ios: {enabled: false}, linux: {enabled: false}}
+        """
+    project.write("recipes/s.yaml", recipe.replace("SECONDS", "0.5"))
+    result = project.build()
+    (line,) = result.failures
+    assert line.startswith("recipes/s.yaml: s: ") and "(4000,)" in line.replace("None, ", "") and line.endswith(
+        "set dataset.clip_seconds so that sample_rate * clip_seconds is the model's input length"), line
+    assert not project.path("build/s/fp32/model.tflite").exists()
+
+    project.write("recipes/s.yaml", recipe.replace("SECONDS", "0.25"))
+    result = project.build()
+    (line,) = result.failures
+    assert line.startswith("recipes/s.yaml: s/fp32: bundles.micro: TensorFlow Lite Micro") and "RFFT2D" in line, line
+    assert project.path("build/s/fp32/model.tflite").exists() and not project.path("dist/s/micro").exists()
+
+
 def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
     from edgebuild.errors import RecipeError
     from edgebuild.recipe import load_recipe
