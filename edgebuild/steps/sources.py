@@ -465,6 +465,10 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a "
                         f"{_what(recipe)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     data_shape = list(data.x_test.shape[1:])
+    if not input_shape and data_shape:  # (the first dimension, taken as the batch, was all it had)
+        raise StepError(f"{recipe.where()}: model: its input has no batch dimension (one sample, as YAMNet's "
+                        f"[15600] waveform), which edgebuild does not run yet; expected an input shaped "
+                        f"{tuple([1, *data_shape])}: export the model with a batch dimension of 1")
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
         from .. import modalities

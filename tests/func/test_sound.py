@@ -381,6 +381,35 @@ def test_a_model_of_another_length_is_one_line_and_a_spectrogram_model_cannot_go
     assert project.path("build/s/fp32/model.tflite").exists() and not project.path("dist/s/micro").exists()
 
 
+def test_a_waveform_input_without_a_batch_dimension_is_one_line(project):
+    """A model taking one [samples] waveform with no batch dimension (as YAMNet's [15600]) is not run yet: one
+    line that says so and what shape to export, before anything converts."""
+    import tensorflow as tf
+
+    sound_project(project, a=[("0.wav", tone(RATE, 0.25).astype(np.float32))],
+                  b=[("0.wav", (0.5 * tone(RATE, 0.25)).astype(np.float32))])
+    weights = tf.constant(np.random.default_rng(0).standard_normal((100, 2)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([4000], tf.float32)])
+    def classify(samples):
+        energy = tf.reduce_mean(tf.abs(tf.reshape(samples, [40, 100])), axis=0, keepdims=True)
+        return tf.nn.softmax(tf.matmul(energy, weights))
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([classify.get_concrete_function()], classify)
+    (project.root / "m.tflite").write_bytes(converter.convert())
+    project.write("recipes/s.yaml", """\
+        model: {tflite: m.tflite}
+        dataset: {source: audio_folder, path: clips, clip_seconds: 0.25, test_fraction: 0.5, seed: 0}
+        labels: [a, b]
+        targets: [{name: fp32, quantization: float32}]
+        """)
+    result = project.build()
+    assert result.failures == ["recipes/s.yaml: s: model: its input has no batch dimension (one sample, as YAMNet's "
+                               "[15600] waveform), which edgebuild does not run yet; expected an input shaped "
+                               "(1, 4000): export the model with a batch dimension of 1"], result.output
+    assert not project.path("build/s/fp32/model.tflite").exists()
+
+
 def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
     from edgebuild.errors import RecipeError
     from edgebuild.recipe import load_recipe
