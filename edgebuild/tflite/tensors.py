@@ -108,8 +108,6 @@ def parse_model(data: bytes):
     return data, root, graph, tensors, ops
 
 
-
-
 HYBRID_ACTIVATIONS = ("float32", "float16")
 HYBRID_WEIGHTS = ("int8", "int4", "uint8")
 
