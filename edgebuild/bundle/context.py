@@ -14,12 +14,13 @@ from . import model_metadata
 from ..recipe.app_names import camel
 
 
-def _tensor(details: dict) -> dict:
+def _tensor(details: dict, runner: TFLiteRunner) -> dict:
+    """One tensor as the templates see it: its shape for one sample (runner.output_shape)."""
     import numpy as np
 
     dtype = np.dtype(details["dtype"]).name
     scale, zero_point = details["quantization"]
-    shape = [int(s) for s in details["shape"][1:]]
+    shape = runner.sample_shape if details is runner.input else runner.output_shape(details)
     return {"name": details["name"], "shape": shape, "size": int(np.prod(shape)), "dtype": dtype,
             "quantized": dtype in ("int8", "uint8", "int16"), "scale": float(scale), "zero_point": int(zero_point)}
 
@@ -49,7 +50,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
     with progress.tool_output(layout.log(f"bundle/{platform}")):  # LiteRT announces its delegate on stderr
         runner = TFLiteRunner(layout.shipped_model)
     golden = read_json(layout.golden)
-    input_tensor, output_tensor = _tensor(runner.input), _tensor(runner.output)
+    input_tensor, output_tensor = _tensor(runner.input, runner), _tensor(runner.output, runner)
     labels = recipe.kind.output_names(recipe, output_tensor["size"])  # a regression's values are named too
     _check_wrappable(recipe, ship["target"], platform, runner, input_tensor, output_tensor)
     image = model_metadata.picture(recipe, input_tensor["shape"])  # then Bitmap / CGImage input too
@@ -64,7 +65,7 @@ def context(recipe: Recipe, layout: RecipeLayout, platform: str, platform_settin
         "processing_name": f"{name}Processing", "audio": audio,
         "task": recipe.spec.task.value, "verb": recipe.kind.verb,
         "model_file": model_file, "labels": labels, "input": input_tensor, "output": output_tensor,
-        "outputs": [_tensor(d) for d in runner.outputs], "roles": roles,
+        "outputs": [_tensor(d, runner) for d in runner.outputs], "roles": roles,
         "preprocess": preprocess, "image": image, "ship": ship, "shipped": shipped, "golden": golden["vectors"],
         "raw_range": raw_range, "pixels_fit": raw_range is None or (raw_range[0] >= 0 and 128 <= raw_range[1] <= 255),
         "golden_file": golden, "golden_tolerance": golden.get("tolerance", {}),

@@ -67,15 +67,15 @@ def golden_vectors(runner: TFLiteRunner, raw, preprocess: dict, expected: Callab
     vectors = []
     for sample in [*raw, *(edge_samples(raw) if edges is None else edges)]:
         features = apply_preprocess(sample[None], {**preprocess, "resize": None})
-        model_input = runner.quantize(features)
+        model_input = runner.feed(features[0])
         vector = {"raw": [_raw_value(v) for v in sample.reshape(-1)], "input_hex": model_input.tobytes().hex()}
         if roles is None:
             raw_output = runner.invoke(model_input)
             vector["output_hex"] = raw_output.tobytes().hex()
-            vector.update(expected(runner.dequantize(raw_output)[0]))
+            vector.update(expected(runner.dequantize(runner.batch_of_one(raw_output))[0]))
         else:
             runner.invoke(model_input)
-            outputs = [np.array(runner.interpreter.get_tensor(d["index"])) for d in runner.outputs]
+            outputs = [runner.batch_of_one(np.array(runner.interpreter.get_tensor(d["index"]))) for d in runner.outputs]
             vector.update(expected({role: runner.dequantize(outputs[k], runner.outputs[k])[0]
                                     for role, k in roles.items()}, sample))
         vectors.append(vector)
@@ -132,10 +132,11 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     with progress.tool_output(layout.log("golden")):  # (LiteRT announces its delegate on stderr)
         runner = TFLiteRunner(layout.shipped_model)  # its input's dtype and scale, its outputs' (as evaluated)
     details = runner.outputs
-    inputs = [runner.quantize(apply_preprocess(sample[None], {**preprocess, "resize": None})) for sample in samples]
+    inputs = [runner.feed(apply_preprocess(sample[None], {**preprocess, "resize": None})[0]) for sample in samples]
     with progress.tool_output(layout.log("golden")):
         ran, skipped = kernel_sets.outputs_under(layout.shipped_model, inputs, layout.log("golden"), runner)
-    outputs = {kernels: [recipe.kind.measured_outputs(found, roles) for found in per_sample]
+    outputs = {kernels: [recipe.kind.measured_outputs([runner.batch_of_one(o) for o in found], roles)
+                         for found in per_sample]
                for kernels, per_sample in ran.items()}  # kernel set -> [per sample: [raw output arrays]]
     if not outputs:
         raise StepError(f"{recipe.where()}: golden: no LiteRT kernel set could run the shipped model: "
@@ -169,7 +170,7 @@ def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
         "labels": list(recipe.labels),
         "vectors": vectors,
     }
-    image = picture(recipe, runner.input["shape"][1:])
+    image = picture(recipe, runner.sample_shape)
     if image is not None:
         golden["pictures"] = golden_pictures(chosen[0], image)
     write_json(layout.golden, golden)

@@ -65,7 +65,9 @@ def model_values(ctx: dict) -> dict:
     arena = tflm.arena(model_path, log, where)
     vectors = [v for v in ctx["golden"] if "input_hex" in v]
     inputs = [bytes.fromhex(v["input_hex"]) for v in vectors]
-    dtype, shape = ctx["input"]["dtype"], [1, *ctx["input"]["shape"]]
+    from ..tflite.tensors import input_has_batch
+
+    dtype, shape = ctx["input"]["dtype"], [1, *ctx["input"]["shape"]] if input_has_batch(model) else ctx["input"]["shape"]
     tensors = ctx["outputs"]
     found = tflm.outputs(model_path, arena["stated"], inputs, dtype, shape, len(tensors), log, where)
     settle = ctx["measured_outputs"]  # (a detector's slots past its count are unwritten: zeroed on both sides)

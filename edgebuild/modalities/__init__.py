@@ -22,11 +22,12 @@ class Modality:
     name: str
     resize_hint: str  # how a recipe makes its samples the size a model takes
     report_files: tuple[str, ...] = ()  # its own pictures in the report (build/<recipe>/charts/), drawn by report.py
+    float_io: bool = False  # its quantized models keep float32 input and output (the apps feed float samples)
 
 
 IMAGE = Modality("image", "change preprocess (resize) or the model's input")
 SOUND = Modality("sound", "set dataset.clip_seconds so that sample_rate * clip_seconds is the model's input length",
-                 report_files=("clips.png",))
+                 report_files=("clips.png",), float_io=True)
 FEATURES = Modality("features", "change the model's input to the dataset's features")
 MODALITIES = {m.name: m for m in (IMAGE, SOUND, FEATURES)}
 

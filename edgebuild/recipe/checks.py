@@ -414,8 +414,8 @@ def backend(spec: RecipeSpec, target) -> str:
         return target.backend
     if target.quantization == Quantization.none:  # a .tflite as it is; any other source as float32
         return "none" if spec.model.tflite is not None or is_pytorch(spec) else "converter"
-    if is_pytorch(spec):  # litert-torch's float32 model as it is; the LiteRT Quantizer quantizes it
-        return "none" if target.quantization == Quantization.float32 else "litert_quantizer"
+    if is_pytorch(spec) or spec.model.tflite is not None:  # float32: litert-torch's model, or a float .tflite,
+        return "none" if target.quantization == Quantization.float32 else "litert_quantizer"  # as it is
     if spec.model.tflite is not None or target.quantization in QUANTIZER_ONLY:
         return "litert_quantizer"
     return "converter"

@@ -22,7 +22,7 @@ from ..tflite.precision import shortfall
 from . import mixed, reuse
 from .postprocess import TRACE
 from .datasets import load_prepared
-from .sources import export_dir, export_paths, float_model_path, load_model, model_files, source_model_path
+from .sources import SourceInfo, export_dir, export_paths, float_model_path, load_model, model_files, source_model_path
 
 
 def _float32(converter, tf, target: TargetSpec) -> None:
@@ -92,8 +92,8 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
 
 
 def as_is_step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
-    """convert/<t> of `quantization: none` on a .tflite source: the source model, byte for byte; on a PyTorch
-    source (`none` or float32), litert-torch's float32 model."""
+    """convert/<t> of `quantization: none` or float32 on a .tflite source: the source model, byte for byte (a
+    quantized source takes `none` only); on a PyTorch source, litert-torch's float32 model."""
     return Step(f"convert/{target.name}", "the source model as it is", copy_source, (recipe, layout, target.name),
                 reads=(float_model_path(recipe, layout),), writes=(layout.model(target.name),),
                 config={"quantization": "none"}, log=layout.log(f"convert/{target.name}"))
@@ -132,9 +132,11 @@ def make_converter(recipe: Recipe, layout: RecipeLayout, target: TargetSpec, log
         if announce:
             progress.say(f"calibrating on {len(samples)} training samples")
 
+        batched = SourceInfo.read(layout).batched  # (a SavedModel may take one [samples] waveform)
+
         def representative_dataset():
             for sample in samples:
-                yield [sample[None]]
+                yield [sample[None] if batched else sample]
         converter.representative_dataset = representative_dataset
     return converter
 

@@ -120,7 +120,7 @@ def latency_ms(model_path, sample) -> tuple[float, float, int]:
 
     runner = TFLiteRunner(model_path)
     interpreter, index = runner.interpreter, runner.input["index"]
-    interpreter.set_tensor(index, runner.quantize(sample[None]))
+    interpreter.set_tensor(index, runner.feed(sample))
     started = time.perf_counter()
     for _ in range(WARMUP_INVOKES):
         interpreter.invoke()
@@ -158,16 +158,16 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
         return {"tflm_refuses": refused.reason}
     from ..tflite.tflm import constant_bytes
 
-    constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output["shape"][1:]))),
-                               [int(s) for s in runner.input["shape"][1:]], read_json(layout.preprocess), len(runner.outputs))
+    constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output_shape()))),
+                               runner.sample_shape, read_json(layout.preprocess), len(runner.outputs))
     figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size + constants}
     roles = recipe.kind.output_roles(model_path.read_bytes()) if len(runner.outputs) > 1 else None
     if len(runner.outputs) == 1 or roles is not None:
-        inputs = [runner.quantize(x[None]).tobytes() for x in data.x_test]
+        inputs = [runner.feed(x).tobytes() for x in data.x_test]
         found = tflm.outputs(model_path, arena["stated"], inputs, np.dtype(runner.input["dtype"]).name,
                              [int(s) for s in runner.input["shape"]], len(runner.outputs), log, where)
         per_output = [np.concatenate([runner.dequantize(np.frombuffer(raw[k], d["dtype"]).reshape(
-            [1, *[int(s) for s in d["shape"][1:]]]), d) for raw in found]) for k, d in enumerate(runner.outputs)]
+            [1, *runner.output_shape(d)]), d) for raw in found]) for k, d in enumerate(runner.outputs)]
         outputs = per_output[0] if roles is None else {role: per_output[k] for role, k in roles.items()}
         primary = recipe.kind.primary
         figures[f"tflm_{primary}"] = recipe.kind.measure(recipe, outputs, data.y_test)[primary]

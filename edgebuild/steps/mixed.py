@@ -326,7 +326,7 @@ def _quick_latency(runner, sample) -> float:
     import numpy as np
 
     interpreter = runner.interpreter
-    interpreter.set_tensor(runner.input["index"], runner.quantize(sample[None]))
+    interpreter.set_tensor(runner.input["index"], runner.feed(sample))
     for _ in range(3):
         interpreter.invoke()
     times = []

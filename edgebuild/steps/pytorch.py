@@ -111,6 +111,9 @@ def describe(path: Path, data_shape: list, log: Path | None = None) -> ProgramSh
     if value is None or not hasattr(value, "shape"):
         raise StepError("the program's input has no recorded shape; export it with torch.export.export(model, (x,))")
     shape = list(value.shape)
+    if len(shape) == 1:  # (a .tflite or SavedModel source may take one [samples] waveform; a program may not)
+        raise StepError(f"the program's input [{', '.join(map(str, shape))}] has no batch dimension; export it with "
+                        f"one: torch.export.export(model, (x[None],))")
     try:
         shape = [int(d) for d in shape]
     except TypeError:  # a symbolic (dynamic) size other than the batch

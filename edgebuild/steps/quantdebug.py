@@ -41,12 +41,15 @@ def debug_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> dict
     log.unlink(missing_ok=True)
     tf = progress.tensorflow(log)
     samples = load_prepared(layout, "x_test").x_test[:DEBUG_SAMPLES]
+    calibrated = layout.calibrated(target_name).read_bytes()
+    from ..tflite.tensors import input_has_batch
+
+    batched = bool(calibrated) and input_has_batch(calibrated)
 
     def debug_dataset():
         for sample in samples:
-            yield [sample[None]]
+            yield [sample[None] if batched else sample]
 
-    calibrated = layout.calibrated(target_name).read_bytes()
     try:
         from tensorflow.lite.python import convert as tflite_convert
 

@@ -23,7 +23,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..layout import RecipeLayout, write_bytes, write_json
 from ..recipe import Recipe
-from ..recipe.schema import Quantization, TargetSpec
+from ..recipe.schema import CALIBRATED, Quantization, TargetSpec
 from ..tflite.complaints import one_line
 from ..tflite.precision import shortfall
 from ..tflite.repack import inline_buffers
@@ -107,6 +107,8 @@ def step(recipe: Recipe, layout: RecipeLayout, target: TargetSpec) -> Step:
               "max_float_layers": target.max_float_layers, "validation_samples": VALIDATION_SAMPLES}
     if target.keep_float == "auto":
         config["search_limits"] = mixed.search_limits(recipe, target)
+    if _float_io(recipe, target):
+        config["float_io"] = True
     return Step(f"convert/{target.name}", f"quantize to {target.quantization.value} with the LiteRT Quantizer",
                 quantize_target, (recipe, layout, target.name),
                 reads=(float_model(recipe, layout), layout.data, *custom, *search),
@@ -131,6 +133,18 @@ def base_recipe(recipe: Recipe, target: TargetSpec) -> list[dict]:
     from litert_quantizer import recipe as recipes
 
     return json.loads(json.dumps(getattr(recipes, RECIPE_FUNCTIONS[target.quantization])()))
+
+
+# the graph's input and output left float: the quantizer's INPUT and OUTPUT pseudo-ops
+FLOAT_IO_RULES = [{"regex": ".*", "operation": io, "algorithm_key": "no_quantize"} for io in ("INPUT", "OUTPUT")]
+
+
+def _float_io(recipe: Recipe, target: TargetSpec) -> bool:
+    """Whether the target's model must keep float32 input and output though its activations are quantized: a
+    sound model's (MediaPipe's AudioClassifier feeds float samples), which the quantizer's int8 made int8."""
+    from .. import modalities
+
+    return modalities.of(recipe).float_io and target.quantization in CALIBRATED
 
 
 def keeping_float(rules: list[dict], kept) -> list[dict]:
@@ -215,6 +229,14 @@ def _signature(model: bytes) -> tuple[str, str]:
     return key, signatures[key]["inputs"][0]
 
 
+def _fed(model: bytes, name: str, samples) -> list[dict]:
+    """The samples as the signature's input takes them: a batch of one, or one [samples] waveform as it is."""
+    from ..tflite.tensors import input_has_batch
+
+    batched = input_has_batch(model)
+    return [{name: sample[None] if batched else sample} for sample in samples]
+
+
 def quantize(model: bytes, rules: list[dict], samples, log) -> tuple[bytes, object]:
     """(quantized bytes, the Quantizer) for a float model, calibrating on `samples` when the rules need it."""
     from litert_quantizer import Quantizer
@@ -224,7 +246,7 @@ def quantize(model: bytes, rules: list[dict], samples, log) -> tuple[bytes, obje
         quantizer = Quantizer(bytearray(model), rules)
         calibration = None
         if quantizer.need_calibration:
-            calibration = quantizer.calibrate({key: [{name: sample[None]} for sample in samples]}, num_threads=1)
+            calibration = quantizer.calibrate({key: _fed(model, name, samples)}, num_threads=1)
         result = quantizer.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
     return bytes(result.quantized_model), quantizer
 
@@ -235,7 +257,7 @@ def validate(quantizer, model: bytes, samples, log) -> dict:
 
     key, name = _signature(model)
     with progress.tool_output(log):
-        result = quantizer.validate({key: [{name: sample[None]} for sample in samples]},
+        result = quantizer.validate({key: _fed(model, name, samples)},
                                     error_metrics=[ValidationErrorMetric.SNR, ValidationErrorMetric.COSINE_SIMILARITY],
                                     num_threads=1, validate_output_tensors_only=True)
     outputs = result.get_signature_comparison_result(key).output_tensors
@@ -258,7 +280,7 @@ def quantize_target(recipe: Recipe, layout: RecipeLayout, target_name: str) -> i
     model = for_quantizer(float_model(recipe, layout).read_bytes())
     data = load_prepared(layout, "x_train", "x_test")
     samples = data.x_train[:recipe.calibration_samples(target)]
-    rules = base_recipe(recipe, target)
+    rules = base_recipe(recipe, target) + (FLOAT_IO_RULES if _float_io(recipe, target) else [])
     try:
         if target.keep_float is None:
             quantized, quantizer = quantize(model, rules, samples, log)

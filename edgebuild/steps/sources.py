@@ -42,6 +42,7 @@ class SourceInfo:
     output_shapes: list | None = None  # every output's, in the model's order (a detector has two, or four)
     layers: int | None = None  # a Keras model's layers, nested ones counted: what tracing it costs
     layout: str | None = None  # a PyTorch program's input: nchw (converted to take NHWC pictures) or nhwc
+    batched: bool = True  # False: the input has no batch dimension (a [samples] waveform: tensors.has_batch)
 
     @classmethod
     def read(cls, layout: RecipeLayout) -> "SourceInfo":
@@ -158,7 +159,7 @@ def build_source(recipe: Recipe, layout: RecipeLayout) -> SourceInfo:
     elif export is not None and not _export(load_model(target, layout.log("source")), export, layout.log("source")):
         shutil.rmtree(export, ignore_errors=True)  # conversions trace the model themselves, as before
         export.mkdir(parents=True)  # empty, but there: doit reruns a step whose declared output is missing
-    write_json(layout.source_info, asdict(info))
+    write_json(layout.source_info, {k: v for k, v in asdict(info).items() if k != "batched" or not v})
     return info
 
 
@@ -406,23 +407,29 @@ def serving_function(model):
     return function, next(iter(inputs)), sorted(function.structured_outputs)
 
 
-def _shapes(model) -> tuple[list, list[list], int | None]:
-    """(input shape, output shapes, all without batch; parameter count) of a Keras model or SavedModel."""
+def _shapes(model) -> tuple[list, list[list], int | None, bool]:
+    """(input shape, output shapes, all without batch; parameter count; whether the input has a batch dimension)
+    of a Keras model (it always has) or a SavedModel."""
+    from ..tflite.tensors import has_batch, sample_shape
+
     if hasattr(model, "inputs") and hasattr(model, "count_params"):
         if len(model.inputs) != 1:
             raise StepError(f"expected a model with one input; it has {len(model.inputs)}")
         return (list(model.inputs[0].shape[1:]), [list(o.shape[1:]) for o in model.outputs],
-                int(model.count_params()))
+                int(model.count_params()), True)
     function, input_name, output_names = serving_function(model)
     in_spec = function.structured_input_signature[1][input_name]
-    out_shapes = [list(function.structured_outputs[name].shape[1:]) for name in output_names]
+    batched = has_batch(in_spec.shape)
+    out_shapes = [sample_shape(function.structured_outputs[name].shape, batched) for name in output_names]
     params = sum(int(v.shape.num_elements() or 0) for v in getattr(model, "variables", []))
-    return list(in_spec.shape[1:]), out_shapes, params or None
+    return sample_shape(in_spec.shape, batched), out_shapes, params or None, batched
 
 
-def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None]:
-    """(input shape, output shapes, all without batch; parameter count) of a .tflite, from its flatbuffer."""
+def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None, bool]:
+    """(input shape, output shapes, all without batch; parameter count; whether the input has a batch dimension)
+    of a .tflite, from its flatbuffer."""
     from ..tflite.inspection import inspect_model
+    from ..tflite.tensors import has_batch, sample_shape
 
     model = inspect_model(path)
     if len(model.inputs) != 1:
@@ -430,14 +437,16 @@ def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None]:
     # (an already quantized model is taken as it is: the recipe's check allows it quantization: none only)
     params = sum(math.prod(t.shape) for t in model.tensors
                  if t.constant and t.dtype in ("float32", "float16", "int8", "uint8", "int4", "int16"))
-    return model.inputs[0].shape[1:], [list(o.shape[1:]) for o in model.outputs], params
+    batched = has_batch(model.inputs[0].shape)
+    return (sample_shape(model.inputs[0].shape, batched), [sample_shape(o.shape, batched) for o in model.outputs],
+            params, batched)
 
 
 def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     from .datasets import load_prepared
 
     data = load_prepared(layout, "x_test", "y_test")
-    program_layout = None
+    program_layout, batched = None, True
     if is_pytorch(recipe):
         from .pytorch import describe
 
@@ -452,12 +461,12 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
     try:
         layers = None
         if source_kind(recipe) == "tflite":
-            input_shape, output_shapes, params = _tflite_shapes(path)
+            input_shape, output_shapes, params, batched = _tflite_shapes(path)
         elif is_pytorch(recipe):
             pass
         else:
             model = load_model(path, layout.log("source"))
-            input_shape, output_shapes, params = _shapes(model)
+            input_shape, output_shapes, params, batched = _shapes(model)
             layers = _layer_count(model)
     except StepError as exc:
         raise StepError(f"{recipe.where()}: model: {exc}") from exc
@@ -465,10 +474,6 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
         raise StepError(f"{recipe.where()}: model: cannot load {path.name} as a "
                         f"{_what(recipe)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     data_shape = list(data.x_test.shape[1:])
-    if not input_shape and data_shape:  # (the first dimension, taken as the batch, was all it had)
-        raise StepError(f"{recipe.where()}: model: its input has no batch dimension (one sample, as YAMNet's "
-                        f"[15600] waveform), which edgebuild does not run yet; expected an input shaped "
-                        f"{tuple([1, *data_shape])}: export the model with a batch dimension of 1")
     if len(input_shape) != len(data_shape) or any(m is not None and m != d for m, d in zip(input_shape, data_shape)):
         shown = tuple(m if m is not None else "any" for m in input_shape)
         from .. import modalities
@@ -487,7 +492,7 @@ def _describe(recipe: Recipe, layout: RecipeLayout, path: Path) -> SourceInfo:
                       output_width=int(width), params=params, size_bytes=size,
                       output_shape=[int(d) if d is not None else None for d in output_shape],
                       output_shapes=[[int(d) if d is not None else None for d in shape] for shape in output_shapes],
-                      layers=layers, layout=program_layout)
+                      layers=layers, layout=program_layout, batched=batched)
 
 
 def program_named(recipe: Recipe) -> str:
@@ -516,9 +521,15 @@ def predict(model, x):
     if hasattr(model, "predict_on_batch"):
         chunks = [model(x[i:i + 512], training=False) for i in range(0, len(x), 512)]
     else:
+        from ..tflite.tensors import batch_of_one, has_batch
+
         function, input_name, output_names = serving_function(model)
-        chunks = [[function(**{input_name: tf.constant(x[i:i + 512])})[name] for name in output_names]
-                  for i in range(0, len(x), 512)]
+        if has_batch(function.structured_input_signature[1][input_name].shape):
+            chunks = [[function(**{input_name: tf.constant(x[i:i + 512])})[name] for name in output_names]
+                      for i in range(0, len(x), 512)]
+        else:  # an input without a batch dimension ([samples]): one sample per call
+            chunks = [[batch_of_one(np.asarray(function(**{input_name: tf.constant(sample)})[name]), False)
+                       for name in output_names] for sample in x]
     if not isinstance(chunks[0], (list, tuple)):
         return np.concatenate([np.asarray(c) for c in chunks])
     outputs = [np.concatenate([np.asarray(c[k]) for c in chunks]) for k in range(len(chunks[0]))]

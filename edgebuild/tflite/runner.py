@@ -2,6 +2,8 @@
 evaluation, the kinds, the golden vectors and the bundles' checks share.
 
 Quantized inputs and outputs are converted with the tensors' own scale and zero point (processing.py).
+A model whose input has no batch dimension (a [samples] waveform: tensors.has_batch) takes one sample per
+invoke; its outputs are given a batch dimension, so that every caller sees [N, ...] either way.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ class TFLiteRunner:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.outputs = self.interpreter.get_output_details()
+        from .tensors import has_batch
+
+        self.batched = has_batch(self.input["shape"])
         self._batch = None
         self._model = model_path
         self._one_at_a_time: bool | None = None
@@ -41,6 +46,29 @@ class TFLiteRunner:
         scale, zero_point = (output or self.output)["quantization"]
         return dequantize(y, scale, zero_point)
 
+    @property
+    def sample_shape(self) -> list[int]:
+        """The input's shape for one sample: without its batch dimension."""
+        from .tensors import sample_shape
+
+        return [int(s) for s in sample_shape(self.input["shape"], self.batched)]
+
+    def output_shape(self, output: dict | None = None) -> list[int]:
+        """An output's shape for one sample (the first output's by default)."""
+        from .tensors import sample_shape
+
+        return [int(s) for s in sample_shape((output or self.output)["shape"], self.batched)]
+
+    def feed(self, sample):
+        """One prepared sample (float, without a batch dimension) as the model's input tensor takes it."""
+        return self.quantize(sample[None] if self.batched else sample)
+
+    def batch_of_one(self, y):
+        """One invoke's output tensor as a batch of one: a model without a batch dimension gives [classes]."""
+        from .tensors import batch_of_one
+
+        return batch_of_one(y, self.batched)
+
     def invoke(self, model_input):
         """The raw output tensor (quantized where the model's is) for an input already in the model's dtype."""
         import numpy as np
@@ -56,17 +84,18 @@ class TFLiteRunner:
 
         found = [[] for _ in self.outputs]
         for sample in x:
-            self.interpreter.set_tensor(self.input["index"], self.quantize(sample[None]))
+            self.interpreter.set_tensor(self.input["index"], self.feed(sample))
             self.interpreter.invoke()
             for k, output in enumerate(self.outputs):
-                found[k].append(self.dequantize(np.array(self.interpreter.get_tensor(output["index"])), output)[0])
+                raw = self.batch_of_one(np.array(self.interpreter.get_tensor(output["index"])))
+                found[k].append(self.dequantize(raw, output)[0])
         return [np.stack(values) for values in found]
 
     def one_at_a_time(self) -> bool:
-        """Whether `run` takes one sample per invoke: a model whose batch is fixed (a streaming LSTM's), and a
-        dynamic-range model, whose ops quantize their activations on the fly over what one invoke holds: batched,
-        its scores moved by up to 0.16 and a keyword clip changed class, against one clip per invoke as the
-        apps run it."""
+        """Whether `run` takes one sample per invoke: a model without a batch dimension or whose batch is fixed
+        (a streaming LSTM's), and a dynamic-range model, whose ops quantize their activations on the fly over what
+        one invoke holds: batched, its scores moved by up to 0.16 and a keyword clip changed class, against one
+        clip per invoke as the apps run it."""
         if self._one_at_a_time is None:
             from pathlib import Path
 
@@ -76,7 +105,7 @@ class TFLiteRunner:
             fixed = signature is not None and len(signature) and signature[0] != -1
             maybe_hybrid = any(t["dtype"].__name__ in ("int8", "uint8") for t in self.interpreter.get_tensor_details())
             data = self._model if isinstance(self._model, (bytes, bytearray)) else None
-            self._one_at_a_time = bool(fixed) or (maybe_hybrid and has_hybrid_ops(
+            self._one_at_a_time = not self.batched or bool(fixed) or (maybe_hybrid and has_hybrid_ops(
                 bytes(data) if data is not None else Path(self._model).read_bytes()))
         return self._one_at_a_time
 
@@ -86,7 +115,7 @@ class TFLiteRunner:
         import numpy as np
 
         if self.one_at_a_time():
-            return np.concatenate([self.dequantize(self.invoke(self.quantize(x[i:i + 1]))) for i in range(len(x))])
+            return np.concatenate([self.dequantize(self.batch_of_one(self.invoke(self.feed(sample)))) for sample in x])
         outputs = []
         for start in range(0, len(x), BATCH):
             chunk = x[start:start + BATCH]

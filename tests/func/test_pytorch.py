@@ -170,6 +170,11 @@ class Mean(torch.nn.Module):
         return torch.softmax(x.mean(dim=(2, 3)), dim=-1)
 
 
+class FirstThree(torch.nn.Module):  # one sample of 48 values, without a batch dimension
+    def forward(self, x):
+        return torch.softmax(x[:3], dim=-1)
+
+
 def test_bad_programs_and_layouts_are_one_line_each(project):
     rng = np.random.default_rng(0)
     np.savez(project.root / "small.npz", x_train=rng.random((8, 4, 4, 3), dtype=np.float32), y_train=np.arange(8) % 3,
@@ -180,8 +185,10 @@ def test_bad_programs_and_layouts_are_one_line_each(project):
     save_program(Mean(), torch.zeros(1, 3, 5, 5), project.root / "models/wrong_size.pt2")
     save_program(Mean(), torch.zeros(1, 3, 3, 3), project.root / "models/cube.pt2")
     (project.root / "models/broken.pt2").write_bytes(b"not a program")
+    save_program(FirstThree(), torch.zeros(48), project.root / "models/unbatched.pt2")
     for name, program, data in (("erfinv", "erfinv", "small"), ("wrong-size", "wrong_size", "small"),
-                                ("cube", "cube", "cubes"), ("broken", "broken", "small")):
+                                ("cube", "cube", "cubes"), ("broken", "broken", "small"),
+                                ("unbatched", "unbatched", "small")):
         project.write(f"recipes/{name}.yaml", f"""\
             model: {{pytorch: models/{program}.pt2}}
             dataset: {{source: npz, path: {data}.npz}}
@@ -202,7 +209,7 @@ def test_bad_programs_and_layouts_are_one_line_each(project):
     result = project.build()
     assert result.exit_code != 0
     lines = {line.split(":", 1)[0]: line for line in result.failures}
-    assert len(result.failures) == 5 and all("\n" not in line for line in result.failures)
+    assert len(result.failures) == 6 and all("\n" not in line for line in result.failures)
     assert lines["recipes/garbage.yaml"].startswith(
         "recipes/garbage.yaml: garbage: model.script: models/not_a_program.py saved a file torch.export.load cannot "
         "read (")
@@ -221,6 +228,10 @@ def test_bad_programs_and_layouts_are_one_line_each(project):
     assert lines["recipes/broken.yaml"].startswith(
         "recipes/broken.yaml: broken: model.pytorch: models/broken.pt2: cannot load model.pt2 as a torch.export program:")
     assert lines["recipes/broken.yaml"].endswith("(full output: build/broken/logs/source.log)")
+    assert lines["recipes/unbatched.yaml"] == (  # (a .tflite or SavedModel source may take one [samples] waveform)
+        "recipes/unbatched.yaml: unbatched: model.pytorch: models/unbatched.pt2: the program's input [48] has no "
+        "batch dimension; export it with one: torch.export.export(model, (x[None],)) (full output: "
+        "build/unbatched/logs/source.log)")
 
 
 def test_modes_a_pytorch_source_cannot_take_are_refused_when_the_recipe_loads(project):

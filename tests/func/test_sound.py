@@ -87,6 +87,53 @@ def keywords(tmp_path_factory):
     return project
 
 
+UNBATCHED = """\
+name: single
+model: {tflite: models/single.tflite}
+dataset: {source: audio_folder, path: data/keywords, sample_rate: 16000, clip_seconds: 1.0, test_fraction: 0.25, seed: 0}
+labels: [background, down, "no", up, "yes"]
+targets:
+  - {name: fp32, quantization: float32}
+  - {name: int8, quantization: int8, calibration_samples: 90}
+  - {name: dyn8, quantization: dynamic_int8}
+thresholds: {min_accuracy: 0.8}
+bundles: {android: {package: com.example.single}, ios: {module: Single}}
+"""
+UNBATCHED_SAVED = """\
+name: single-saved
+model: {saved_model: models/single_saved}
+dataset: {source: audio_folder, path: data/keywords, sample_rate: 16000, clip_seconds: 1.0, test_fraction: 0.25, seed: 0}
+labels: [background, down, "no", up, "yes"]
+targets:
+  - {name: fp32, quantization: float32}
+  - {name: int8, quantization: int8, calibration_samples: 90}
+thresholds: {min_accuracy: 0.8}
+bundles: {android: {enabled: false}, ios: {enabled: false}, linux: {enabled: false}}
+"""
+
+
+@pytest.fixture(scope="module")
+def unbatched(keywords):
+    """The keywords model as a .tflite taking one [16000] waveform without a batch dimension and giving [5]
+    scores (as YAMNet takes [15600]), built beside keywords from the same clips."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(keywords.path("build/keywords/source/model.keras"), compile=False)
+    archive = keras.export.ExportArchive()  # (from_concrete_functions gave NaNs for this Keras 3 model)
+    archive.track(model)
+    archive.add_endpoint("serve", lambda samples: model(samples[None], training=False)[0],
+                         input_signature=[tf.TensorSpec([RATE], tf.float32)])
+    archive.write_out(str(keywords.path("models/single_saved")), verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(keywords.path("models/single_saved")))
+    keywords.path("models/single.tflite").write_bytes(converter.convert())
+    keywords.path("recipes/single.yaml").write_text(UNBATCHED)
+    keywords.path("recipes/single-saved.yaml").write_text(UNBATCHED_SAVED)
+    result = keywords.build("recipes/single.yaml", "recipes/single-saved.yaml")
+    assert result.exit_code == 0, result.output
+    return keywords
+
+
 def metrics(project, target, recipe="keywords"):
     return json.loads(project.path(f"build/{recipe}/{target}/metrics.json").read_text())
 
@@ -230,23 +277,23 @@ print(json.dumps({"top": found, "refused": refused}))
 """
 
 
-def test_mediapipes_audio_classifier_reads_the_shipped_models_as_they_are(keywords, tmp_path):
-    """fp32 and int8, each with the metadata the ship step writes (AudioProperties 16 kHz mono, the labels): on
-    the test clips, MediaPipe's top category is LiteRT's; the int8 model without its metadata is refused (MediaPipe
-    needs AudioProperties to know the rate). One MediaPipe process reads all three."""
+def test_mediapipes_audio_classifier_reads_the_shipped_models_as_they_are(keywords, unbatched, tmp_path):
+    """fp32 and int8, each with the metadata the ship step writes (AudioProperties 16 kHz mono, the labels), of the
+    keywords model and of its twin without a batch dimension ([16000] in): on the test clips, MediaPipe's top
+    category is LiteRT's; the int8 model without its metadata is refused (MediaPipe needs AudioProperties to know
+    the rate). One MediaPipe process reads all five."""
     from edgebuild.bundle.model_metadata import shipped_bytes
     from edgebuild.layout import RecipeLayout
     from edgebuild.recipe import load_recipe
     from edgebuild.steps.datasets import load_prepared
     from edgebuild.tflite.runner import TFLiteRunner
 
-    recipe = load_recipe(keywords.path("recipes/keywords.yaml"), keywords.root)
-    layout = RecipeLayout(keywords.root, "keywords")
-    clips = load_prepared(layout, "x_test").x_test
+    clips = load_prepared(RecipeLayout(keywords.root, "keywords"), "x_test").x_test
     models, expected = [], []
-    for target in ("fp32", "int8"):
-        shipped = tmp_path / f"{target}.tflite"
-        shipped.write_bytes(shipped_bytes(recipe, layout, target))
+    for name, target in (("keywords", "fp32"), ("keywords", "int8"), ("single", "fp32"), ("single", "int8")):
+        recipe = load_recipe(keywords.path(f"recipes/{name}.yaml"), keywords.root)
+        shipped = tmp_path / f"{name}-{target}.tflite"
+        shipped.write_bytes(shipped_bytes(recipe, RecipeLayout(keywords.root, name), target))
         models.append(str(shipped))
         expected.append([recipe.labels[i] for i in TFLiteRunner(shipped).run(clips).argmax(-1)])
     models.append(str(keywords.path("build/keywords/int8/model.tflite")))
@@ -256,7 +303,7 @@ def test_mediapipes_audio_classifier_reads_the_shipped_models_as_they_are(keywor
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["top"] == expected
-    assert found["refused"] == [False, False, True], found
+    assert found["refused"] == [False, False, False, False, True], found
 
 
 def test_the_shipped_models_metadata_says_audio(keywords):
@@ -381,33 +428,35 @@ def test_a_model_of_another_length_is_one_line_and_a_spectrogram_model_cannot_go
     assert project.path("build/s/fp32/model.tflite").exists() and not project.path("dist/s/micro").exists()
 
 
-def test_a_waveform_input_without_a_batch_dimension_is_one_line(project):
-    """A model taking one [samples] waveform with no batch dimension (as YAMNet's [15600]) is not run yet: one
-    line that says so and what shape to export, before anything converts."""
-    import tensorflow as tf
+def test_a_waveform_model_without_a_batch_dimension_builds_as_one_with_it(unbatched, board_python, tmp_path):
+    """A [samples] input (no batch dimension) is fed one clip per invoke everywhere: the reference and every target
+    measure what the batched keywords model does (the same float32 classes), int8 keeps its front end float through
+    the LiteRT Quantizer's calibration (a .tflite source) and TFLiteConverter's (a SavedModel), and the Linux
+    package's golden tests pass on a board."""
+    from edgebuild.tflite.inspection import inspect_model
+    from linux_board import prove
 
-    sound_project(project, a=[("0.wav", tone(RATE, 0.25).astype(np.float32))],
-                  b=[("0.wav", (0.5 * tone(RATE, 0.25)).astype(np.float32))])
-    weights = tf.constant(np.random.default_rng(0).standard_normal((100, 2)).astype(np.float32))
-
-    @tf.function(input_signature=[tf.TensorSpec([4000], tf.float32)])
-    def classify(samples):
-        energy = tf.reduce_mean(tf.abs(tf.reshape(samples, [40, 100])), axis=0, keepdims=True)
-        return tf.nn.softmax(tf.matmul(energy, weights))
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([classify.get_concrete_function()], classify)
-    (project.root / "m.tflite").write_bytes(converter.convert())
-    project.write("recipes/s.yaml", """\
-        model: {tflite: m.tflite}
-        dataset: {source: audio_folder, path: clips, clip_seconds: 0.25, test_fraction: 0.5, seed: 0}
-        labels: [a, b]
-        targets: [{name: fp32, quantization: float32}]
-        """)
-    result = project.build()
-    assert result.failures == ["recipes/s.yaml: s: model: its input has no batch dimension (one sample, as YAMNet's "
-                               "[15600] waveform), which edgebuild does not run yet; expected an input shaped "
-                               "(1, 4000): export the model with a batch dimension of 1"], result.output
-    assert not project.path("build/s/fp32/model.tflite").exists()
+    single = inspect_model(unbatched.path("build/single/fp32/model.tflite"))
+    assert single.inputs[0].shape == [RATE] and single.outputs[0].shape == [5]
+    source = json.loads(unbatched.path("build/single/source/source.json").read_text())
+    assert source["batched"] is False and source["input_shape"] == [RATE] and source["output_shapes"] == [[5]]
+    assert "batched" not in json.loads(unbatched.path("build/keywords/source/source.json").read_text())
+    batched = np.load(unbatched.path("build/keywords/fp32/predicted_classes.npy"))
+    assert np.array_equal(np.load(unbatched.path("build/single/fp32/predicted_classes.npy")), batched)
+    fp32 = metrics(unbatched, "fp32")["accuracy"]
+    assert metrics(unbatched, "fp32", "single")["accuracy"] == fp32
+    assert metrics(unbatched, "int8", "single")["accuracy"] >= fp32 - 0.05
+    assert metrics(unbatched, "dyn8", "single")["accuracy"] >= fp32 - 0.05
+    assert json.loads(unbatched.path("build/single/int8/mixed.json").read_text())["mode"] == "front_end"
+    # a SavedModel of the same signature: run one clip per call in TensorFlow, calibrated by TFLiteConverter
+    assert json.loads(unbatched.path("build/single-saved/reference.json").read_text())["accuracy"] == fp32
+    assert metrics(unbatched, "fp32", "single-saved")["accuracy"] == fp32
+    assert metrics(unbatched, "int8", "single-saved")["accuracy"] >= fp32 - 0.05
+    assert inspect_model(unbatched.path("build/single-saved/int8/model.tflite")).inputs[0].shape == [RATE]
+    golden = json.loads(unbatched.path("build/single/golden.json").read_text())
+    assert golden["vectors"] and all(len(v["input_hex"]) == RATE * 4 * 2 for v in golden["vectors"])
+    proved = prove(unbatched.path("dist/single/linux"), "single", board_python, tmp_path)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
 
 
 def test_sound_recipes_refuse_what_a_waveform_model_cannot_take(project):
