@@ -104,8 +104,12 @@ def _share_tensorflow(tasks: list[dict], root: Path, jobs: int) -> bool:
     fresh = _freshness(tasks, root)
     names = _task_names(tasks)
     torch_only = {name for name, task in zip(names, tasks) if _pytorch_task(task)}  # (their steps need torch)
-    stale = {n for n, ok in fresh.items() if not ok} - torch_only if fresh is not None else None
-    return warm.import_before_forking(jobs, stale, [n for n in names if n not in torch_only])
+    stale = {n for n, ok in fresh.items() if not ok} if fresh is not None else None
+    from .run import sandbox
+
+    sandbox.warm_workers(warm.torch_modules(torch_only if stale is None else stale & torch_only))
+    return warm.import_before_forking(jobs, stale - torch_only if stale is not None else None,
+                                      [n for n in names if n not in torch_only])
 
 
 def _pytorch_task(task: dict) -> bool:

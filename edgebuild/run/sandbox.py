@@ -74,6 +74,12 @@ class Sandbox:
 
         util.Finalize(self, Sandbox.close, args=(self,), exitpriority=10)
 
+    def warm(self, modules: list[str]) -> None:
+        """Import `modules` in the child before any step comes (a step sent meanwhile waits for them). Not in a
+        thread beside the steps: two threads importing at once can deadlock on the import locks, and a step's
+        tool_output redirects the whole process's output."""
+        self.executor.submit(_import_quietly, modules)
+
     def run(self, step, label: str | None, where: str, log: Path | None):
         from concurrent.futures.process import BrokenProcessPool
 
@@ -225,9 +231,52 @@ def current() -> Sandbox:
         return _box
 
 
+class _Hook:  # (multiprocessing keeps after-fork hooks by a weak reference to an object)
+    pass
+
+
+_hook = _Hook()
+_hook_registered = False
+
+
+def warm_workers(modules: list[str]) -> None:
+    """Have each `-n N` worker doit forks next start its sandbox at once, importing `modules` there, each on
+    its own core. doit hands the steps that a finished one made ready to the other worker first, so under
+    -n 2 a PyTorch recipe's float step (litert-torch's conversion, the longest chain) landed in the worker
+    that had not run its source step, and imported torch and litert-torch there itself, 5 s on that chain.
+    Importing them in the build process before forking, as TensorFlow is, made every step wait for both
+    imports in turn."""
+    global _hook_registered
+    from . import warm
+
+    warm.WORKERS_IMPORT[:], warm.BUILD_PID = list(modules), os.getpid()
+    if modules and not _hook_registered:
+        from multiprocessing import util
+
+        util.register_after_fork(_hook, _worker_started)
+        _hook_registered = True
+
+
+def _worker_started(_hook) -> None:
+    """After a fork: in a doit worker of the build that asked, start the sandbox warming. Not in a sandbox (a
+    ForkProcess of the fork context, forked by a worker, or by the build process itself)."""
+    import multiprocessing
+
+    from . import warm
+
+    sandbox_child = type(multiprocessing.current_process()).__name__ == "ForkProcess"
+    if warm.WORKERS_IMPORT and os.getppid() == warm.BUILD_PID and not sandbox_child:
+        current().warm(list(warm.WORKERS_IMPORT))
+
+
 def run(step, label: str | None, where: str, log: Path | None) -> None:
     """Run an isolated step in the sandbox; StepError for its own errors and for a crash."""
-    current().run(step, label, where, log)
+    box = current()
+    if getattr(box.executor, "_broken", False):  # (its child died between steps, in a warm-up import)
+        box.close()
+        _clear()
+        box = current()
+    box.run(step, label, where, log)
 
 
 # --- in the child ---------------------------------------------------------------------------------------
@@ -245,6 +294,21 @@ def _start_child(lines, verbose: bool) -> None:
 
     warm.ran_here()  # (this child runs it)
     progress.send_lines_to(lambda line: lines.put((_number, line)))
+
+
+def _import_quietly(modules: list[str]) -> None:
+    """Import `modules` here ahead of the steps that need them (Sandbox.warm), their start-up chatter dropped;
+    one that is missing or fails is left for its step to report."""
+    import importlib
+
+    from .. import progress
+
+    for module in modules:
+        try:
+            with progress.tool_output(Path(os.devnull)):
+                importlib.import_module(module)
+        except Exception:  # (ImportError, or whatever a broken install raises)
+            return
 
 
 def _run_step(action, args, label, environ: dict, cwd: str, verbose: bool, number: int) -> str | None:

@@ -40,6 +40,21 @@ def ran_here() -> None:
     """This process may now run TensorFlow: its sandboxes are spawned, not forked, from here on."""
     global IMPORTED_NOT_RUN
     IMPORTED_NOT_RUN = False
+    WORKERS_IMPORT.clear()  # (the workers of a later build here import what that build needs)
+
+
+# PyTorch steps: what each imports. torch takes 1 to 1.5 s here, litert-torch 3 to 4 s more (JAX with it).
+TORCH_STEPS = {"source": ("torch",), "reference": ("torch",), "float": ("torch", "litert_torch")}
+
+
+def torch_modules(pending) -> list[str]:
+    """What the `pending` steps of PyTorch recipes ("<recipe>:<step>") import, in import order."""
+    wanted = {module for name in pending for module in TORCH_STEPS.get(name.split(":", 1)[-1], ())}
+    return [module for module in ("torch", "litert_torch") if module in wanted]
+
+
+WORKERS_IMPORT: list[str] = []  # what the workers doit forks next import in their sandboxes (sandbox.warm_workers)
+BUILD_PID: int | None = None  # the process that forks them
 
 
 def release_memory() -> None:
