@@ -283,10 +283,23 @@ def run_here(action, args, inputs: dict[str, bytes], writes: list[str], root: st
     lines (named `label`) go back with its result, for the client to show."""
     from .. import progress
 
+    from ..steps import sources
+
+    sources.SCRIPTS_IN_PROCESS = False  # (see there: the worker's own threads draw from Python's random)
+    sources.SCRIPT_ENVIRONMENT_APART_FROM = _nanny_environment()
     scratch = Path(tempfile.mkdtemp(prefix="edgebuild-step-"))
     with progress.step_named(label), progress.captured_lines() as lines:
         result = _run_in_scratch(action, args, inputs, writes, root, name, scratch)
     return {**result, "lines": [line.replace(str(scratch), root) for line in lines]}
+
+
+def _nanny_environment() -> dict[str, str]:
+    """What a Dask nanny adds to its worker's environment (one thread per math library, its malloc setting, a
+    fixed PYTHONHASHSEED): left out of a training script's, which gets the environment the worker was started in."""
+    import dask
+
+    added = {k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}).items()}
+    return {**added, "PYTHONHASHSEED": "6640"}
 
 
 def _run_in_scratch(action, args, inputs: dict[str, bytes], writes: list[str], root: str, name: str,

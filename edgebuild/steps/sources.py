@@ -192,6 +192,16 @@ def _export(model, folder: Path, log: Path) -> bool:
     return True
 
 
+# Whether a training script may run as __main__ in this process (sharing its TensorFlow import): in edgebuild's
+# own sandbox, yes. Not on a Dask worker (run/remote.py sets this False there): the worker's event loop thread
+# draws from Python's global `random` while a task runs (dask's sizeof samples a result's items; a connect retry
+# after a worker died draws its jitter), and Keras seeds each layer from that same stream after the script's
+# random.seed, so the same script trained other weights there (issue 35). A fresh interpreter has a stream of
+# its own, and the environment the worker was started with (apart_from: what the Dask nanny added).
+SCRIPTS_IN_PROCESS = True
+SCRIPT_ENVIRONMENT_APART_FROM: dict[str, str] = {}
+
+
 def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     """Run `python SCRIPT --out PATH [args...]`: its stdout lines are progress, its stderr goes to the log."""
     model = recipe.spec.model
@@ -202,7 +212,7 @@ def _run_script(recipe: Recipe, layout: RecipeLayout, target: Path) -> None:
     out = temporary_path(target) if not is_pytorch(recipe) else _fresh_folder(temporary_path(target)) / target.name
     env = {"EDGEBUILD_DATA": str(layout.data.resolve()), "EDGEBUILD_RECIPE": recipe.name}
     progress.say(f"training: python {model.script} --out {out.name} {' '.join(model.args)}".rstrip())
-    run = _script_in_process if not model.isolated else _script_in_subprocess
+    run = _script_in_process if SCRIPTS_IN_PROCESS and not model.isolated else _script_in_subprocess
     try:
         status, last = run(recipe.path(model.script), [str(out), *model.args], recipe.root, env, log,
                            keras=not is_pytorch(recipe))
@@ -354,14 +364,33 @@ def _installed(path: str) -> bool:
             or not {"site-packages", "dist-packages"}.isdisjoint(Path(real).parts))
 
 
+# `python -c DIES_WITH_PARENT script args...` runs the script as `python script args...` would, after asking
+# Linux to kill it when the process that started it dies (a killed sandbox or Dask worker left its training
+# running; elsewhere it is simply run)
+DIES_WITH_PARENT = """\
+import ctypes, os, runpy, signal, sys
+parent = int(os.environ.pop("EDGEBUILD_PARENT_PID", "0"))
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if parent and os.getppid() != parent:  # (it died before the request was made)
+    sys.exit(1)
+sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path,
                           keras: bool = True) -> tuple[int, str]:
-    """Run the script in its own Python process (model.isolated: true)."""
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", **env)
+    """Run the script in its own Python process (model.isolated: true, and on a Dask worker)."""
+    inherited = {k: v for k, v in os.environ.items() if SCRIPT_ENVIRONMENT_APART_FROM.get(k) != v}
+    env = dict(inherited, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", EDGEBUILD_PARENT_PID=str(os.getpid()), **env)
     if not progress.verbose():
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with open(log, "ab") as stderr:
-        process = subprocess.Popen([sys.executable, str(script), "--out", *args], cwd=cwd, env=env,
+        process = subprocess.Popen([sys.executable, "-c", DIES_WITH_PARENT, str(script), "--out", *args], cwd=cwd, env=env,
                                    stdout=subprocess.PIPE, stderr=None if progress.verbose() else stderr, text=True)
         for line in process.stdout:
             progress.say(f"| {line.rstrip()}")

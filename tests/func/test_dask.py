@@ -246,6 +246,41 @@ def test_a_worker_killed_on_a_real_scheduler_is_survived(tmp_path, local_build, 
     assert [name for name in built if built[name] != local_build.get(name)] == []
 
 
+# run in each worker process: a thread drawing from Python's global random all the time, as the worker's event
+# loop does now and then (dask's sizeof samples the items of each result and input it holds; a connect retry
+# after a worker died draws its jitter)
+DRAWS = """
+import random, threading, time
+def draw():
+    while True:
+        random.random()
+        time.sleep(0.0002)
+threading.Thread(target=draw, name="draws", daemon=True).start()
+"""
+
+
+@pytest.mark.slow
+def test_a_script_trains_on_a_worker_whose_threads_draw_from_random_the_weights_it_trains_here(tmp_path, scheduler):
+    """Issue 35's cause: Keras seeds each layer from Python's global random after the script's random.seed, and a
+    training run as __main__ inside the Dask worker shared that stream with the worker's own threads: cancer-mixed
+    trained other weights on a cluster (0.9883 against 0.9859) when a draw fell between the two. On a worker the
+    script now runs in a fresh interpreter, with the environment the worker was started in (not the nanny's
+    OMP_NUM_THREADS=1 and PYTHONHASHSEED=6640): every artifact is a local build's."""
+    from distributed import Client
+
+    address, _ = scheduler
+    local = example_project(tmp_path / "here", ["cancer_tabular"])
+    assert edgebuild(local).returncode == 0
+    root = example_project(tmp_path / "p", ["cancer_tabular"])
+    with Client(address, timeout=60) as client:
+        client.run(exec, DRAWS, {})
+    result = edgebuild(root, "--dask", address)
+    assert result.returncode == 0, result.stderr
+    built, expected = artifacts(root), artifacts(local)
+    assert "build/cancer-tabular/source/model.keras" in built
+    assert [name for name in sorted(set(built) | set(expected)) if built.get(name) != expected.get(name)] == []
+
+
 @pytest.mark.slow
 def test_a_scheduler_that_goes_away_ends_the_build_in_one_line(tmp_path, scheduler):
     address, (scheduler_process, *workers) = scheduler
