@@ -169,3 +169,34 @@ def test_a_second_build_waits_for_the_first(tmp_path, uninterrupted):
     assert "0 steps run" in second_err  # it waited, then found everything built
     assert artifacts(project) == uninterrupted
     assert "0 steps run" in doit(project).stderr
+
+
+SLEEPER = """\
+import os, sys, time
+open(sys.argv[2] + ".pid", "w").write(str(os.getpid()))
+time.sleep(120)
+"""
+
+
+def test_a_training_script_in_its_own_process_dies_with_the_process_that_started_it(tmp_path):
+    """A script run apart (isolated: true, and every script on a Dask worker) asks Linux to kill it when its parent
+    dies: SIGKILL the parent, and the training is gone too, not left running for its minutes."""
+    import psutil
+
+    (tmp_path / "train.py").write_text(SLEEPER)
+    out = tmp_path / "model.keras"
+    starter = ("import sys; from pathlib import Path; from edgebuild.steps.sources import _script_in_subprocess as run; "
+               "run(Path(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), {}, Path(sys.argv[4]), keras=False)")
+    parent = subprocess.Popen([sys.executable, "-c", starter, str(tmp_path / "train.py"), str(out), str(tmp_path),
+                               str(tmp_path / "train.log")])
+    pid_file = tmp_path / "model.keras.pid"
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = psutil.Process(int(pid_file.read_text()))
+    assert child.is_running() and child.ppid() == parent.pid
+    parent.kill()
+    parent.wait()
+    gone, _ = psutil.wait_procs([child], timeout=10)
+    assert gone, f"the script (pid {child.pid}) outlived the process that started it"
