@@ -257,6 +257,16 @@ def draw():
         time.sleep(0.0002)
 threading.Thread(target=draw, name="draws", daemon=True).start()
 """
+CANCER = """\
+name: cancer
+model: {script: models/train_cancer.py, args: ["--epochs", "5"]}
+dataset: {source: sklearn_breast_cancer, test_fraction: 0.25, seed: 1}
+preprocess: {normalize: fit}
+labels: [malignant, benign]
+targets: [{name: fp32, quantization: float32}]
+thresholds: {min_accuracy: 0.5}
+bundles: {android: {enabled: false}, ios: {enabled: false}, linux: {enabled: false}}
+"""
 
 
 @pytest.mark.slow
@@ -269,15 +279,19 @@ def test_a_script_trains_on_a_worker_whose_threads_draw_from_random_the_weights_
     from distributed import Client
 
     address, _ = scheduler
-    local = example_project(tmp_path / "here", ["cancer_tabular"])
+    local, root = tmp_path / "here", tmp_path / "p"
+    for project in (local, root):
+        (project / "recipes").mkdir(parents=True)
+        (project / "models").mkdir()
+        shutil.copy(REPO / "models/train_cancer.py", project / "models")
+        (project / "recipes/cancer.yaml").write_text(CANCER)
     assert edgebuild(local).returncode == 0
-    root = example_project(tmp_path / "p", ["cancer_tabular"])
     with Client(address, timeout=60) as client:
         client.run(exec, DRAWS, {})
     result = edgebuild(root, "--dask", address)
     assert result.returncode == 0, result.stderr
     built, expected = artifacts(root), artifacts(local)
-    assert "build/cancer-tabular/source/model.keras" in built
+    assert "build/cancer/source/model.keras" in built
     assert [name for name in sorted(set(built) | set(expected)) if built.get(name) != expected.get(name)] == []
 
 
