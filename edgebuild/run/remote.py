@@ -38,6 +38,7 @@ LOST_INPUT_RETRIES = 3  # a step resubmitted when a dead worker took its scatter
 # in CI and reproduced here): it is given up after this long, plus a second per 5 MB, and sent again
 SCATTER_TIMEOUT_S = 30.0
 SCATTER_BYTES_PER_S = 5_000_000
+GONE_AFTER_S = 10.0  # a scheduler unreachable this long is taken as gone (Dask reconnects in well under a second)
 ENV = "EDGEBUILD_DASK"
 CURRENT: "Cluster | None" = None  # the cluster of the build running in this process, if any
 LOCAL_STEPS = threading.Lock()  # steps run here during a cluster build take turns
@@ -151,7 +152,7 @@ class Cluster:
                                               key=f"edgebuild-{step.name}-{os.urandom(4).hex()}")
                 self.futures.add(future)
                 try:
-                    result = future.result()
+                    result = self._result(future)
                 finally:
                     self.futures.discard(future)
             except EdgebuildError:
@@ -169,13 +170,42 @@ class Cluster:
             return result
         raise AssertionError("unreachable")
 
+    def _result(self, future):
+        """The future's result; a scheduler that stays unreachable for GONE_AFTER_S ends the wait (Dask's client
+        would go on trying to reconnect for its whole connect timeout, 30 s, before failing the future)."""
+        import time
+
+        lost_since = None
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                if self.client().status == "running":
+                    lost_since = None
+                    continue
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > GONE_AFTER_S:
+                    self.gone = True
+                    raise EdgebuildError(self._gone_line()) from None
+
     def _reachable(self) -> bool:
-        """Whether the scheduler still answers (a dead worker is survived; a dead scheduler is not)."""
-        try:
-            self.client().scheduler_info()
-            return self.client().status == "running"
-        except Exception:  # noqa: BLE001 - any failure to answer is "not reachable"
-            return False
+        """Whether the scheduler still answers (a dead worker is survived; a dead scheduler is not). A client
+        reconnecting is given GONE_AFTER_S: asked meanwhile, scheduler_info() waited out Dask's whole reconnect
+        window (its connect timeout, 30 s) before the build could say the cluster went away."""
+        import time
+
+        client, deadline = self.client(), time.monotonic() + GONE_AFTER_S
+        while client.status == "connecting" and time.monotonic() < deadline and not self.gone:
+            time.sleep(0.1)
+        if client.status == "running" and not self.gone:
+            try:
+                client.scheduler_info()
+                if client.status == "running":
+                    return True
+            except Exception:  # noqa: BLE001 - any failure to answer is "not reachable"
+                pass
+        self.gone = True  # (known from now on: the other steps' threads need not wait again)
+        return False
 
     def _forget(self, futures) -> None:
         """Drop scattered inputs (one of them was lost with its worker): the next send scatters them again."""
@@ -189,7 +219,7 @@ class Cluster:
         from distributed.scheduler import KilledWorker
 
         name = label or step.name
-        if isinstance(exc, KilledWorker) or self._reachable():
+        if isinstance(exc, KilledWorker) or (not self.gone and self._reachable()):
             return (f"{name}: the Dask workers that ran it died ({type(exc).__name__}): a crash in native code, "
                     f"or out of memory; see the workers' logs")
         self.gone = True
