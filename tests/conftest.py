@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -132,4 +133,68 @@ def iris_project(project, iris_keras) -> Project:
     (project.root / "models").mkdir(parents=True)
     shutil.copy(iris_keras, project.root / "models" / "iris.keras")
     project.write("recipes/iris.yaml", IRIS_RECIPE)
+    return project
+
+
+def all_examples(root: Path) -> "Project":
+    """A project holding every example recipe, with the models, data and quantizer recipes they read."""
+    import shutil
+
+    project = Project(root)
+    for part in ("recipes", "models", "data", "quant"):
+        shutil.copytree(REPO / part, root / part, dirs_exist_ok=True)
+    return project
+
+
+def step_key(function, args) -> tuple:
+    """A step by what it runs and on what (recipe and target names), equal across two plans."""
+    names = [a if isinstance(a, str) else a.name for a in args
+             if isinstance(a, str) or isinstance(getattr(a, "name", None), str)]
+    return (function.__module__, function.__qualname__, *names)
+
+
+class ReadAudit:
+    """Which files under build/ each step opens for reading, seen by a Python audit hook while
+    doit runs the step in this process (TensorFlow's and LiteRT's C++ reads are not seen)."""
+
+    def __init__(self, root: Path):
+        self.build_dir = str(root / "build")
+        self.reads: dict[tuple, set[str]] = {}
+        self.on = True
+        from edgebuild.graph.tasks import run_step
+
+        self.run_step = run_step.__code__
+
+    def hook(self, event, args):
+        if not self.on or event != "open" or not isinstance(args[0], (str, Path)):
+            return
+        path, mode, flags = str(args[0]), args[1], args[2]
+        writing = (mode and any(c in str(mode) for c in "wax+")) or (flags and flags & 3)
+        if writing or not path.startswith(self.build_dir):
+            return
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code is not self.run_step:
+            frame = frame.f_back
+        if frame is not None:
+            key = step_key(frame.f_locals["function"], frame.f_locals["args"])
+            self.reads.setdefault(key, set()).add(path)
+
+
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory):
+    """The repository's examples, built once per test session with every step's reads audited (test_graph.py);
+    the tests that only read a local build of an example compare with this one."""
+    from edgebuild import api
+    from edgebuild.graph.tasks import all_steps
+
+    project = all_examples(tmp_path_factory.mktemp("examples") / "a")
+    audit = ReadAudit(project.root)
+    sys.addaudithook(audit.hook)  # cannot be removed: switched off below
+    try:
+        result = project.build()
+    finally:
+        audit.on = False
+    assert result.exit_code == 0, result.output
+    project.audit = audit
+    project.steps = all_steps(api.validate(root=project.root))
     return project

@@ -125,9 +125,25 @@ class Cluster:
         its wait for a worker, not the sending, so the call runs under Client.sync's own deadline."""
         import functools
 
-        client = self.client()
-        return client.sync(functools.partial(client.scatter, [data], hash=False, asynchronous=True),
-                           callback_timeout=SCATTER_TIMEOUT_S + len(data) / SCATTER_BYTES_PER_S)
+        client, done = self.client(), {}
+
+        def scatter() -> None:  # (in a thread of its own, so that a scheduler gone meanwhile ends the wait here)
+            try:
+                done["futures"] = client.sync(functools.partial(client.scatter, [data], hash=False, asynchronous=True),
+                                              callback_timeout=SCATTER_TIMEOUT_S + len(data) / SCATTER_BYTES_PER_S)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the step's thread
+                done["error"] = exc
+
+        sender = threading.Thread(target=scatter, name="edgebuild-scatter", daemon=True)
+        sender.start()
+        lost_since = None
+        while sender.is_alive():
+            sender.join(1.0)
+            if sender.is_alive():
+                lost_since = self._still_there(lost_since)
+        if "error" in done:
+            raise done["error"]
+        return done["futures"]
 
     def run(self, step, root: Path, label: str | None = None, where: str | None = None) -> dict:
         """Run `step` on the cluster; returns {"outputs": {relative path: bytes}, "worker": ..., "lines": [...]}
@@ -173,20 +189,25 @@ class Cluster:
     def _result(self, future):
         """The future's result; a scheduler that stays unreachable for GONE_AFTER_S ends the wait (Dask's client
         would go on trying to reconnect for its whole connect timeout, 30 s, before failing the future)."""
-        import time
-
         lost_since = None
         while True:
             try:
                 return future.result(timeout=1.0)
             except TimeoutError:
-                if self.client().status == "running":
-                    lost_since = None
-                    continue
-                lost_since = lost_since or time.monotonic()
-                if time.monotonic() - lost_since > GONE_AFTER_S:
-                    self.gone = True
-                    raise EdgebuildError(self._gone_line()) from None
+                lost_since = self._still_there(lost_since)
+
+    def _still_there(self, lost_since: float | None) -> float | None:
+        """While waiting on the cluster, once a second: None while the client is connected, else since when it
+        is not; EdgebuildError (the cluster went away) once that is GONE_AFTER_S, or another step found it gone."""
+        import time
+
+        if self.client().status == "running" and not self.gone:
+            return None
+        lost_since = lost_since or time.monotonic()
+        if self.gone or time.monotonic() - lost_since > GONE_AFTER_S:
+            self.gone = True
+            raise EdgebuildError(self._gone_line())
+        return lost_since
 
     def _reachable(self) -> bool:
         """Whether the scheduler still answers (a dead worker is survived; a dead scheduler is not). A client

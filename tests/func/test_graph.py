@@ -6,16 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, Project
+from conftest import REPO, all_examples, step_key
 
 from edgebuild import api
-from edgebuild.graph.tasks import all_steps, run_step
 
 LATENCY_BEARING = ("metrics.json", "summary.json", "report.html", "report.md", "latency.svg")
 
@@ -23,60 +20,6 @@ LATENCY_BEARING = ("metrics.json", "summary.json", "report.html", "report.md", "
 def files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for top in ("build", "dist") for p in sorted((root / top).rglob("*")) if p.is_file()}
-
-
-def example_project(root: Path) -> Project:
-    project = Project(root)
-    for part in ("recipes", "models", "data", "quant"):
-        shutil.copytree(REPO / part, root / part, dirs_exist_ok=True)
-    return project
-
-
-def step_key(function, args) -> tuple:
-    """A step by what it runs and on what (recipe and target names), equal across two plans."""
-    names = [a if isinstance(a, str) else a.name for a in args
-             if isinstance(a, str) or isinstance(getattr(a, "name", None), str)]
-    return (function.__module__, function.__qualname__, *names)
-
-
-class ReadAudit:
-    """Which files under build/ each step opens for reading, seen by a Python audit hook while
-    doit runs the step in this process (TensorFlow's and LiteRT's C++ reads are not seen)."""
-
-    def __init__(self, root: Path):
-        self.build_dir = str(root / "build")
-        self.reads: dict[tuple, set[str]] = {}
-        self.on = True
-
-    def hook(self, event, args):
-        if not self.on or event != "open" or not isinstance(args[0], (str, Path)):
-            return
-        path, mode, flags = str(args[0]), args[1], args[2]
-        writing = (mode and any(c in str(mode) for c in "wax+")) or (flags and flags & 3)
-        if writing or not path.startswith(self.build_dir):
-            return
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_code is not run_step.__code__:
-            frame = frame.f_back
-        if frame is not None:
-            key = step_key(frame.f_locals["function"], frame.f_locals["args"])
-            self.reads.setdefault(key, set()).add(path)
-
-
-@pytest.fixture(scope="module")
-def examples(tmp_path_factory):
-    """The repository's examples, built once with every step's reads audited."""
-    project = example_project(tmp_path_factory.mktemp("examples") / "a")
-    audit = ReadAudit(project.root)
-    sys.addaudithook(audit.hook)  # cannot be removed: switched off below
-    try:
-        result = project.build()
-    finally:
-        audit.on = False
-    assert result.exit_code == 0, result.output
-    project.audit = audit
-    project.steps = all_steps(api.validate(root=project.root))
-    return project
 
 
 @pytest.mark.slow
@@ -121,7 +64,7 @@ def test_steps_read_only_files_they_declare(examples):
 @pytest.mark.slow
 def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path):
     """The second build under two workers (-n 2): the bytes depend neither on the folder nor on the order steps ran."""
-    again = example_project(tmp_path / "b")
+    again = all_examples(tmp_path / "b")
     assert again.build(jobs=2).exit_code == 0
     first, second = files(examples.root), files(again.root)
     shipped = {p for p in first if p.startswith("dist/")}
