@@ -142,3 +142,20 @@ def picture_detections(detections: dict, i: int, width: float, height: float) ->
     count = int(detections["count"][i])
     return [[int(detections["classes"][i, k]), float(detections["scores"][i, k]),
              *to_pixels(detections["boxes"][i, k], width, height)] for k in range(count)]
+
+
+def has_batch(input_shape) -> bool:
+    """Whether a model's input has a batch dimension. Every input has one but an input of rank 1, which is one
+    sample of a 1-D signal (a waveform [samples], as YAMNet's [15600]), taken one sample per invoke."""
+    return len(input_shape) != 1
+
+
+def starts_with_batch(shape, batched: bool) -> bool:
+    """Whether a tensor of `shape` starts with a batch dimension: always for a model whose input has one; for one
+    without, only an output starting with 1 that has more dimensions ([1, classes] is one sample's)."""
+    return batched or (len(shape) >= 2 and shape[0] == 1)
+
+
+def batch_of_one(y, batched: bool):
+    """One invoke's output array as a batch of one (a [classes] output gets [1, classes])."""
+    return y if starts_with_batch(y.shape, batched) else y[None]

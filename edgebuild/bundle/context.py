@@ -15,12 +15,12 @@ from ..recipe.app_names import camel
 
 
 def _tensor(details: dict, runner: TFLiteRunner) -> dict:
-    """One tensor as the templates see it: its shape for one sample (runner.output_shape)."""
+    """One tensor as the templates see it: its shape for one sample (runner.shape_of)."""
     import numpy as np
 
     dtype = np.dtype(details["dtype"]).name
     scale, zero_point = details["quantization"]
-    shape = runner.sample_shape if details is runner.input else runner.output_shape(details)
+    shape = runner.shape_of(details)
     return {"name": details["name"], "shape": shape, "size": int(np.prod(shape)), "dtype": dtype,
             "quantized": dtype in ("int8", "uint8", "int16"), "scale": float(scale), "zero_point": int(zero_point)}
 

@@ -158,7 +158,7 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
         return {"tflm_refuses": refused.reason}
     from ..tflite.tflm import constant_bytes
 
-    constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.output_shape()))),
+    constants = constant_bytes(recipe.kind.output_names(recipe, int(np.prod(runner.shape_of()))),
                                runner.sample_shape, read_json(layout.preprocess), len(runner.outputs))
     figures = {"tflm_arena_bytes": arena["stated"], "tflm_flash_bytes": model_path.stat().st_size + constants}
     roles = recipe.kind.output_roles(model_path.read_bytes()) if len(runner.outputs) > 1 else None
@@ -167,7 +167,7 @@ def micro_figures(recipe: Recipe, layout: RecipeLayout, target: str, runner: "TF
         found = tflm.outputs(model_path, arena["stated"], inputs, np.dtype(runner.input["dtype"]).name,
                              [int(s) for s in runner.input["shape"]], len(runner.outputs), log, where)
         per_output = [np.concatenate([runner.dequantize(np.frombuffer(raw[k], d["dtype"]).reshape(
-            [1, *runner.output_shape(d)]), d) for raw in found]) for k, d in enumerate(runner.outputs)]
+            [1, *runner.shape_of(d)]), d) for raw in found]) for k, d in enumerate(runner.outputs)]
         outputs = per_output[0] if roles is None else {role: per_output[k] for role, k in roles.items()}
         primary = recipe.kind.primary
         figures[f"tflm_{primary}"] = recipe.kind.measure(recipe, outputs, data.y_test)[primary]

@@ -42,7 +42,7 @@ class SourceInfo:
     output_shapes: list | None = None  # every output's, in the model's order (a detector has two, or four)
     layers: int | None = None  # a Keras model's layers, nested ones counted: what tracing it costs
     layout: str | None = None  # a PyTorch program's input: nchw (converted to take NHWC pictures) or nhwc
-    batched: bool = True  # False: the input has no batch dimension (a [samples] waveform: tensors.has_batch)
+    batched: bool = True  # False: the input has no batch dimension (a [samples] waveform: processing.has_batch)
 
     @classmethod
     def read(cls, layout: RecipeLayout) -> "SourceInfo":
@@ -439,7 +439,8 @@ def serving_function(model):
 def _shapes(model) -> tuple[list, list[list], int | None, bool]:
     """(input shape, output shapes, all without batch; parameter count; whether the input has a batch dimension)
     of a Keras model (it always has) or a SavedModel."""
-    from ..tflite.tensors import has_batch, sample_shape
+    from ..processing import has_batch
+    from ..tflite.tensors import sample_shape
 
     if hasattr(model, "inputs") and hasattr(model, "count_params"):
         if len(model.inputs) != 1:
@@ -458,7 +459,8 @@ def _tflite_shapes(path: Path) -> tuple[list, list[list], int | None, bool]:
     """(input shape, output shapes, all without batch; parameter count; whether the input has a batch dimension)
     of a .tflite, from its flatbuffer."""
     from ..tflite.inspection import inspect_model
-    from ..tflite.tensors import has_batch, sample_shape
+    from ..processing import has_batch
+    from ..tflite.tensors import sample_shape
 
     model = inspect_model(path)
     if len(model.inputs) != 1:
@@ -550,7 +552,7 @@ def predict(model, x):
     if hasattr(model, "predict_on_batch"):
         chunks = [model(x[i:i + 512], training=False) for i in range(0, len(x), 512)]
     else:
-        from ..tflite.tensors import batch_of_one, has_batch
+        from ..processing import batch_of_one, has_batch
 
         function, input_name, output_names = serving_function(model)
         if has_batch(function.structured_input_signature[1][input_name].shape):

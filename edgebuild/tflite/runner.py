@@ -2,7 +2,7 @@
 evaluation, the kinds, the golden vectors and the bundles' checks share.
 
 Quantized inputs and outputs are converted with the tensors' own scale and zero point (processing.py).
-A model whose input has no batch dimension (a [samples] waveform: tensors.has_batch) takes one sample per
+A model whose input has no batch dimension (a [samples] waveform: processing.has_batch) takes one sample per
 invoke; its outputs are given a batch dimension, so that every caller sees [N, ...] either way.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ class TFLiteRunner:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.outputs = self.interpreter.get_output_details()
-        from .tensors import has_batch
+        from ..processing import has_batch
 
         self.batched = has_batch(self.input["shape"])
         self._batch = None
@@ -49,15 +49,13 @@ class TFLiteRunner:
     @property
     def sample_shape(self) -> list[int]:
         """The input's shape for one sample: without its batch dimension."""
+        return self.shape_of(self.input)
+
+    def shape_of(self, details: dict | None = None) -> list[int]:
+        """A tensor's shape for one sample (the first output's by default)."""
         from .tensors import sample_shape
 
-        return [int(s) for s in sample_shape(self.input["shape"], self.batched)]
-
-    def output_shape(self, output: dict | None = None) -> list[int]:
-        """An output's shape for one sample (the first output's by default)."""
-        from .tensors import sample_shape
-
-        return [int(s) for s in sample_shape((output or self.output)["shape"], self.batched)]
+        return [int(s) for s in sample_shape((details or self.output)["shape"], self.batched)]
 
     def feed(self, sample):
         """One prepared sample (float, without a batch dimension) as the model's input tensor takes it."""
@@ -65,7 +63,7 @@ class TFLiteRunner:
 
     def batch_of_one(self, y):
         """One invoke's output tensor as a batch of one: a model without a batch dimension gives [classes]."""
-        from .tensors import batch_of_one
+        from ..processing import batch_of_one
 
         return batch_of_one(y, self.batched)
 

@@ -128,25 +128,17 @@ def has_hybrid_ops(data: bytes) -> bool:
                for op in ops)
 
 
-def has_batch(input_shape) -> bool:
-    """Whether a model's input has a batch dimension. Every input has one but an input of rank 1, which is one
-    sample of a 1-D signal (a waveform [samples], as YAMNet's [15600]), taken one sample per invoke."""
-    return len(input_shape) != 1
-
-
 def sample_shape(shape, batched: bool) -> list:
-    """A tensor's shape for one sample: without its batch dimension. A model whose input has none gives outputs
-    with none either, unless they start with 1 and have more dimensions ([1, classes] is one sample's)."""
+    """A tensor's shape for one sample: without its batch dimension, where it has one (processing's rule)."""
+    from ..processing import starts_with_batch
+
     shape = list(shape)
-    return shape[1:] if batched or (len(shape) >= 2 and shape[0] == 1) else shape
-
-
-def batch_of_one(y, batched: bool):
-    """One sample's output array as a batch of one, by sample_shape's rule (a [classes] output gets [1, classes])."""
-    return y if batched or (y.ndim >= 2 and y.shape[0] == 1) else y[None]
+    return shape[1:] if starts_with_batch(shape, batched) else shape
 
 
 def input_has_batch(data: bytes) -> bool:
-    """has_batch of a .tflite's (first) input, read from its flatbuffer."""
+    """processing.has_batch of a .tflite's (first) input, read from its flatbuffer."""
+    from ..processing import has_batch
+
     _, _, graph, tensors, _ = parse_model(data)
     return has_batch(tensors[int(graph.Inputs(0))].shape)
