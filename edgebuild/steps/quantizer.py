@@ -221,19 +221,20 @@ def for_quantizer(model: bytes) -> bytes:
     return with_signature(with_builtin_codes(model))
 
 
-def _signature(model: bytes) -> tuple[str, str]:
+def _signature(model: bytes) -> tuple[str, str, bool]:
+    """(signature key, its input's name, whether that input has a batch dimension: processing.has_batch)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    signatures = Interpreter(model_content=model).get_signature_list()
+    from ..processing import has_batch
+
+    interpreter = Interpreter(model_content=model)
+    signatures = interpreter.get_signature_list()
     key = SIGNATURE if SIGNATURE in signatures else next(iter(signatures))
-    return key, signatures[key]["inputs"][0]
+    return key, signatures[key]["inputs"][0], has_batch(interpreter.get_input_details()[0]["shape"])
 
 
-def _fed(model: bytes, name: str, samples) -> list[dict]:
+def _fed(name: str, batched: bool, samples) -> list[dict]:
     """The samples as the signature's input takes them: a batch of one, or one [samples] waveform as it is."""
-    from ..tflite.tensors import input_has_batch
-
-    batched = input_has_batch(model)
     return [{name: sample[None] if batched else sample} for sample in samples]
 
 
@@ -241,12 +242,12 @@ def quantize(model: bytes, rules: list[dict], samples, log) -> tuple[bytes, obje
     """(quantized bytes, the Quantizer) for a float model, calibrating on `samples` when the rules need it."""
     from litert_quantizer import Quantizer
 
-    key, name = _signature(model)
+    key, name, batched = _signature(model)
     with progress.tool_output(log):
         quantizer = Quantizer(bytearray(model), rules)
         calibration = None
         if quantizer.need_calibration:
-            calibration = quantizer.calibrate({key: _fed(model, name, samples)}, num_threads=1)
+            calibration = quantizer.calibrate({key: _fed(name, batched, samples)}, num_threads=1)
         result = quantizer.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
     return bytes(result.quantized_model), quantizer
 
@@ -255,9 +256,9 @@ def validate(quantizer, model: bytes, samples, log) -> dict:
     """The quantizer's validate(): SNR (dB) and cosine similarity of each output against the float model's."""
     from litert_quantizer.utils.validation_utils import ValidationErrorMetric
 
-    key, name = _signature(model)
+    key, name, batched = _signature(model)
     with progress.tool_output(log):
-        result = quantizer.validate({key: _fed(model, name, samples)},
+        result = quantizer.validate({key: _fed(name, batched, samples)},
                                     error_metrics=[ValidationErrorMetric.SNR, ValidationErrorMetric.COSINE_SIMILARITY],
                                     num_threads=1, validate_output_tensors_only=True)
     outputs = result.get_signature_comparison_result(key).output_tensors
