@@ -416,7 +416,7 @@ def backend(spec: RecipeSpec, target) -> str:
         return "none" if spec.model.tflite is not None or is_pytorch(spec) else "converter"
     if is_pytorch(spec) or spec.model.tflite is not None:  # float32: litert-torch's model, or a float .tflite,
         return "none" if target.quantization == Quantization.float32 else "litert_quantizer"  # as it is
-    if spec.model.tflite is not None or target.quantization in QUANTIZER_ONLY:
+    if target.quantization in QUANTIZER_ONLY:
         return "litert_quantizer"
     return "converter"
 

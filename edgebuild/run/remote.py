@@ -240,7 +240,7 @@ class Cluster:
         from distributed.scheduler import KilledWorker
 
         name = label or step.name
-        if isinstance(exc, KilledWorker) or (not self.gone and self._reachable()):
+        if isinstance(exc, KilledWorker) or self._reachable():
             return (f"{name}: the Dask workers that ran it died ({type(exc).__name__}): a crash in native code, "
                     f"or out of memory; see the workers' logs")
         self.gone = True
