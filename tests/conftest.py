@@ -25,6 +25,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running(tmp_path_factory):
+    """The suite leaves no process behind (issue 35): at its end, none is still at work in one of its temporary
+    folders but this process's own children (the sandbox of a build it ran in-process ends with it). A killed
+    build's sandbox or worker, a training child, a TFLM probe: each held up to 900 MB for as long as the machine ran."""
+    yield
+    import time
+
+    import psutil
+
+    base = str(tmp_path_factory.getbasetemp())
+
+    def left() -> list[str]:
+        found, ours = [], {p.pid for p in psutil.Process().children(recursive=True)}
+        for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
+            if process.info["pid"] not in ours and (process.info["cwd"] or "").startswith(base):
+                found.append(f"{process.info['pid']} in {process.info['cwd']}: {' '.join(process.info['cmdline'] or [])[:200]}")
+        return found
+    deadline = time.monotonic() + 15
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert left() == [], "processes the tests started are still running"
+
+
 @pytest.fixture(scope="session")
 def board_python(tmp_path_factory) -> Path:
     """A fresh venv standing in for a Linux board: no TensorFlow (tests/func/linux_board.py)."""

@@ -29,6 +29,8 @@ def outputs_under(model: Path, inputs: list, log: Path, here=None) -> tuple[dict
     the default kernels (a TFLiteRunner), which then gives "AUTO"'s. The children's stderr goes to `log`."""
     import numpy as np
 
+    from ..run.children import code as dying_with_us  # (here: the children run this file without its package)
+
     with tempfile.TemporaryDirectory(prefix="edgebuild-kernels-") as tmp:
         tmp = Path(tmp)
         np.save(tmp / "inputs.npy", np.stack(inputs))
@@ -36,7 +38,7 @@ def outputs_under(model: Path, inputs: list, log: Path, here=None) -> tuple[dict
         children = {}
         with open(log, "ab") as sink:
             for kernels in [k for k in KERNELS if here is None or k != "AUTO"]:
-                code = f"exec(compile(open({__file__!r}).read(), {__file__!r}, 'exec'))"  # this file, not the package
+                code = dying_with_us(f"exec(compile(open({__file__!r}).read(), {__file__!r}, 'exec'))")  # not the package
                 children[kernels] = subprocess.Popen(
                     [sys.executable, "-c", code, str(model), kernels, str(tmp / "inputs.npy"), str(tmp / f"{kernels}.npz")],
                     stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)

@@ -24,6 +24,7 @@ from ..errors import StepError
 from ..graph.step import Step
 from ..layout import RecipeLayout, read_json, temporary_path, write_json
 from ..recipe import Recipe
+from ..run import children
 from ..tflite.complaints import one_line
 from .postprocess import TRACE
 
@@ -364,33 +365,15 @@ def _installed(path: str) -> bool:
             or not {"site-packages", "dist-packages"}.isdisjoint(Path(real).parts))
 
 
-# `python -c DIES_WITH_PARENT script args...` runs the script as `python script args...` would, after asking
-# Linux to kill it when the process that started it dies (a killed sandbox or Dask worker left its training
-# running; elsewhere it is simply run)
-DIES_WITH_PARENT = """\
-import ctypes, os, runpy, signal, sys
-parent = int(os.environ.pop("EDGEBUILD_PARENT_PID", "0"))
-try:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-except (OSError, AttributeError):
-    pass
-if parent and os.getppid() != parent:  # (it died before the request was made)
-    sys.exit(1)
-sys.argv = sys.argv[1:]
-sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def _script_in_subprocess(script: Path, args: list[str], cwd: Path, env: dict, log: Path,
                           keras: bool = True) -> tuple[int, str]:
     """Run the script in its own Python process (model.isolated: true, and on a Dask worker)."""
     inherited = {k: v for k, v in os.environ.items() if SCRIPT_ENVIRONMENT_APART_FROM.get(k) != v}
-    env = dict(inherited, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", EDGEBUILD_PARENT_PID=str(os.getpid()), **env)
+    env = dict(inherited, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", **env)
     if not progress.verbose():
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with open(log, "ab") as stderr:
-        process = subprocess.Popen([sys.executable, "-c", DIES_WITH_PARENT, str(script), "--out", *args], cwd=cwd, env=env,
+        process = subprocess.Popen([sys.executable, "-c", children.script(), str(script), "--out", *args], cwd=cwd, env=env,
                                    stdout=subprocess.PIPE, stderr=None if progress.verbose() else stderr, text=True)
         for line in process.stdout:
             progress.say(f"| {line.rstrip()}")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StepError
+from ..run import children
 
 ARENA_STEP = 256
 ARENA_MARGIN = 0.10  # and at least MARGIN_MIN bytes: the stated arena is the measured one plus this
@@ -63,7 +64,7 @@ def constant_bytes(labels: list[str], input_shape: list[int], preprocess: dict, 
 
 def _child(model: Path, request: dict, log: Path, where: str) -> tuple[int, list[dict], str]:
     """(exit status, the JSON lines it printed, its other output) of one TFLM child."""
-    ran = subprocess.run([sys.executable, "-c", _PROBE, str(model)], input=json.dumps(request), capture_output=True,
+    ran = subprocess.run([sys.executable, "-c", children.code(_PROBE), str(model)], input=json.dumps(request), capture_output=True,
                          text=True, timeout=3600)
     with open(log, "a") as out:
         out.write(ran.stdout + ran.stderr)

@@ -181,15 +181,35 @@ time.sleep(120)
 def test_a_training_script_in_its_own_process_dies_with_the_process_that_started_it(tmp_path):
     """A script run apart (isolated: true, and every script on a Dask worker) asks Linux to kill it when its parent
     dies: SIGKILL the parent, and the training is gone too, not left running for its minutes."""
-    import psutil
-
     (tmp_path / "train.py").write_text(SLEEPER)
-    out = tmp_path / "model.keras"
     starter = ("import sys; from pathlib import Path; from edgebuild.steps.sources import _script_in_subprocess as run; "
                "run(Path(sys.argv[1]), [sys.argv[2]], Path(sys.argv[3]), {}, Path(sys.argv[4]), keras=False)")
-    parent = subprocess.Popen([sys.executable, "-c", starter, str(tmp_path / "train.py"), str(out), str(tmp_path),
-                               str(tmp_path / "train.log")])
-    pid_file = tmp_path / "model.keras.pid"
+    _outlives(starter, [str(tmp_path / "train.py"), str(tmp_path / "model.keras"), str(tmp_path),
+                        str(tmp_path / "train.log")], tmp_path / "model.keras.pid")
+
+
+# a step's other children (TFLM probes, LiteRT kernel sets) are `python -c children.code(...)`, as this one; "watch":
+# where there is no prctl (not Linux), a thread in the child watches for another parent
+CHILD = """import subprocess, sys
+from edgebuild.run import children
+no_prctl = "import ctypes\\ndef CDLL(*a, **k): raise OSError('no prctl')\\nctypes.CDLL = CDLL\\n"
+sleeps = "import os, sys, time\\nopen(sys.argv[1], 'w').write(str(os.getpid()))\\ntime.sleep(120)\\n"
+code = (no_prctl if sys.argv[2] == "watch" else "") + children.code(sleeps)
+subprocess.run([sys.executable, "-c", code, sys.argv[1]])
+"""
+
+
+@pytest.mark.parametrize("how", ["prctl", "watch"])
+def test_a_child_of_a_step_dies_with_the_process_that_started_it(tmp_path, how):
+    _outlives(CHILD, [str(tmp_path / "child.pid"), how], tmp_path / "child.pid")
+
+
+def _outlives(starter: str, args: list[str], pid_file: Path) -> None:
+    """Start `starter`, which starts a child that writes its pid to `pid_file` and sleeps; SIGKILL the starter; the
+    child must be gone within a few seconds."""
+    import psutil
+
+    parent = subprocess.Popen([sys.executable, "-c", starter, *args])
     for _ in range(200):
         if pid_file.exists() and pid_file.read_text():
             break
@@ -199,4 +219,6 @@ def test_a_training_script_in_its_own_process_dies_with_the_process_that_started
     parent.kill()
     parent.wait()
     gone, _ = psutil.wait_procs([child], timeout=10)
-    assert gone, f"the script (pid {child.pid}) outlived the process that started it"
+    if not gone:
+        child.kill()
+    assert gone, f"the child (pid {child.pid}) outlived the process that started it"
