@@ -263,7 +263,8 @@ def test_a_worker_killed_on_a_real_scheduler_is_survived_and_every_example_is_th
         tmp_path, examples, scheduler):
     """Issue 35, as found: every example on a real scheduler, the worker converting cancer-tabular's trained model
     SIGKILLed (cancer-mixed is training meanwhile, or trains after, on the restarted worker or the other one);
-    every artifact of every example is the tests' local build's (conftest.examples)."""
+    every artifact of every example is the tests' local build's (conftest.examples). (This is also the suite's
+    second clean build of the examples: the bytes depend neither on the folder nor on the order steps ran.)"""
     address, (scheduler_process, *workers) = scheduler
     root = all_examples(tmp_path / "p").root
     build = _build(root, address)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, all_examples, step_key
+from conftest import REPO, step_key
 
 from edgebuild import api
 
@@ -62,11 +62,11 @@ def test_steps_read_only_files_they_declare(examples):
 
 
 @pytest.mark.slow
-def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path):
-    """The second build under two workers (-n 2): the bytes depend neither on the folder nor on the order steps ran."""
-    again = all_examples(tmp_path / "b")
-    assert again.build(jobs=2).exit_code == 0
-    first, second = files(examples.root), files(again.root)
+def test_every_shipped_file_is_listed_in_its_bundles_manifest(examples):
+    """Every enabled bundle has its folder's manifest and its zip, and dist/ holds nothing else. (That a second
+    clean build, in another folder and in another order, gives the same bytes: test_dask.py's build of every example
+    on a cluster, against this one.)"""
+    first = files(examples.root)
     shipped = {p for p in first if p.startswith("dist/")}
     manifests = [p for p in shipped if p.endswith("/manifest.json")]
     listed = {f"{Path(m).parent.as_posix()}/{f['path']}" for m in manifests for f in json.loads(first[m])["files"]}
@@ -79,10 +79,6 @@ def test_two_clean_builds_of_the_examples_give_the_same_bytes(examples, tmp_path
     assert enabled == 3 * len(recipes) + 1 - 1  # android, ios and linux each; digits-cnn's micro; keywords-micro: linux, micro
     assert len(manifests) == len(zips) == enabled
     assert shipped == listed | set(manifests) | zips
-    assert {p for p in second if p.startswith("dist/")} == shipped
-    assert [p for p in sorted(shipped) if first[p] != second[p]] == []
-    models = [p for p in first if p.endswith(".tflite") or p.endswith("ship.json")]
-    assert [p for p in models if first[p] != second[p]] == []
 
 
 @pytest.mark.slow
