@@ -203,6 +203,32 @@ def test_a_worker_killed_during_a_conversion_is_survived(tmp_path, local_build):
     assert [name for name in built if built[name] != local_build.get(name)] == []
 
 
+@pytest.mark.slow
+def test_a_killed_build_takes_its_local_cluster_with_it(tmp_path):
+    """SIGKILL the build mid-step: its LocalCluster's nannies lived in it, and its workers (children of it, with
+    TensorFlow imported) end too, as does its sandbox; nothing is left at work in the project."""
+    import psutil
+
+    root = example_project(tmp_path / "p", ["digits_tflite"])
+    build = _build(root, "local:2")
+    started = []
+
+    def build_and_its_children():
+        for child in psutil.Process(build.pid).children(recursive=True):
+            with __import__("contextlib").suppress(psutil.Error):
+                started.append((child, " ".join(child.cmdline())))
+        return psutil.Process(build.pid)
+    seen = _kill_when(build, ".  digits-tflite:source", build_and_its_children)
+    build.communicate(timeout=60)
+    workers = [p for p, command in started if "spawn_main" in command]
+    assert len(workers) >= 2, "".join(seen)  # (the LocalCluster's two workers were running)
+    started = [p for p, _ in started]
+    gone, alive = psutil.wait_procs(started, timeout=15)
+    for process in alive:
+        process.kill()
+    assert alive == [], "".join(seen)
+
+
 @pytest.fixture
 def scheduler(tmp_path):
     """A real `dask scheduler` and two `dask worker` processes (one thread each), as a team would start them."""
