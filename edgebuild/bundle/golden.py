@@ -117,8 +117,6 @@ def step(recipe: Recipe, layout: RecipeLayout) -> Step:
 
 def write_golden(recipe: Recipe, layout: RecipeLayout) -> dict:
     """Measure the shipped model's outputs under every kernel set, derive the tolerances, keep stable inputs."""
-    import numpy as np
-
     from ..steps.datasets import apply_preprocess, load_prepared
 
     ship = read_json(layout.ship_info)

@@ -56,13 +56,9 @@ def _unmeasured(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def local_build(examples) -> dict[str, bytes]:
     """EXAMPLES' artifacts in the tests' one local build of every example (conftest.examples)."""
-    return local_artifacts(examples, EXAMPLES)
-
-
-def local_artifacts(examples, recipes) -> dict[str, bytes]:
     from edgebuild import api
 
-    names = {recipe.name for recipe in api.validate(root=examples.root) if Path(recipe.file).stem in recipes}
+    names = {recipe.name for recipe in api.validate(root=examples.root) if Path(recipe.file).stem in EXAMPLES}
     return {path: data for path, data in artifacts(examples.root).items() if _recipe_of(path) in names}
 
 
@@ -90,24 +86,6 @@ def test_a_cluster_build_gives_the_local_bytes_and_uses_both_workers(tmp_path, l
     assert again.returncode == 0, again.stderr
     assert again.stdout.split() == ["0", "False", "False"]
     assert "ran on the cluster" not in again.stderr
-
-
-@pytest.mark.slow
-def test_regression_segmentation_detection_and_pytorch_build_on_the_cluster_as_here(tmp_path, examples):
-    """Against the tests' one local build of every example (conftest.examples): each artifact of these four."""
-    kinds = ["diabetes_regression", "shapes_segmentation", "shapes_detection", "photos_torch"]
-    there = example_project(tmp_path / "there", kinds)
-    result = edgebuild(there, "--dask", "local:2")
-    assert result.returncode == 0, result.stderr
-    cluster, local = artifacts(there), local_artifacts(examples, kinds)
-    assert sorted(cluster) == sorted(local) and "dist/shapes-ios.zip" in cluster
-    assert "dist/shapes-detection-android.zip" in cluster  # (the detector's anchors went out with its steps)
-    assert "build/photos-torch/source/float.tflite" in cluster  # (litert-torch's conversion, on a worker)
-    # the workers' progress lines come back with their results, each naming its step
-    said = [line for line in result.stderr.splitlines() if line.startswith("   shapes-detection:evaluate/")]
-    assert len(said) == 3 and all(" KB, " in line for line in said), result.stderr
-    # (a training script's model.keras is saved without Keras' stamps, so it is the same too)
-    assert [name for name in cluster if cluster[name] != local[name]] == []
 
 
 NOOP = """
@@ -290,7 +268,8 @@ def test_a_worker_killed_on_a_real_scheduler_is_survived_and_every_example_is_th
     """Issue 35, as found: every example on a real scheduler, the worker converting cancer-tabular's trained model
     SIGKILLed (cancer-mixed is training meanwhile, or trains after, on the restarted worker or the other one);
     every artifact of every example is the tests' local build's (conftest.examples). (This is also the suite's
-    second clean build of the examples: the bytes depend neither on the folder nor on the order steps ran.)"""
+    second clean build of the examples: the bytes depend neither on the folder nor on the order steps ran; and its
+    cluster build of every task kind, the detector's, the sound models' and the PyTorch model's included.)"""
     address, (scheduler_process, *workers) = scheduler
     root = all_examples(tmp_path / "p").root
     build = _build(root, address)
@@ -299,6 +278,12 @@ def test_a_worker_killed_on_a_real_scheduler_is_survived_and_every_example_is_th
     assert build.returncode == 0, "".join(seen) + rest
     built, local = artifacts(root), artifacts(examples.root)
     assert sorted(built) == sorted(local) and "build/cancer-mixed/source/model.keras" in built
+    assert "dist/shapes-detection-android.zip" in built  # (the detector's anchors went out with its steps)
+    assert "build/photos-torch/source/float.tflite" in built  # (litert-torch's conversion, on a worker)
+    # the workers' progress lines come back with their results, each naming its step (once: a killed step's never)
+    said = [line for line in ("".join(seen) + rest).splitlines() if line.startswith("   shapes-detection:evaluate/")]
+    assert len(said) == 3 and all(" KB, " in line for line in said), rest
+    # (a training script's model.keras is saved without Keras' stamps, so it is the same too)
     assert [name for name in built if built[name] != local[name]] == []
 
 

@@ -148,6 +148,7 @@ def test_ctrl_c_during_a_conversion_stops_with_one_line_and_the_next_build_goes_
     assert "Traceback" not in rest and len(said) == 1, rest
     assert said[0].startswith("edgebuild: interrupted") and "digits:convert/u8" in said[0]
     assert not [p for p in project.path("build").rglob("*.tmp")]
+    assert left_running(project.root) == [], "an interrupted build left its processes running"
     result = doit(project)
     assert result.returncode == 0, result.stderr
     done = [line.strip(". \n") for line in before if line.startswith(".  ")][:-1]
