@@ -31,22 +31,29 @@ def nothing_left_running(tmp_path_factory):
     folders but this process's own children (the sandbox of a build it ran in-process ends with it). A killed
     build's sandbox or worker, a training child, a TFLM probe: each held up to 900 MB for as long as the machine ran."""
     yield
+    assert left_running(tmp_path_factory.getbasetemp(), under=True, but_ours=True) == [], \
+        "processes the tests started are still running"
+
+
+def left_running(folder: Path, within: float = 15.0, under: bool = False, but_ours: bool = False) -> list[str]:
+    """The processes still at work in `folder` (`under`: or in a folder under it), but this process's own children
+    when `but_ours`, once `within` seconds have passed for them to go: a killed build's sandbox, say, had held
+    TensorFlow's 700 to 900 MB, asleep, for as long as the machine ran."""
     import time
 
     import psutil
 
-    base = str(tmp_path_factory.getbasetemp())
-
-    def left() -> list[str]:
-        found, ours = [], {p.pid for p in psutil.Process().children(recursive=True)}
+    def here() -> list[str]:
+        found, ours = [], {p.pid for p in psutil.Process().children(recursive=True)} if but_ours else set()
         for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
-            if process.info["pid"] not in ours and (process.info["cwd"] or "").startswith(base):
-                found.append(f"{process.info['pid']} in {process.info['cwd']}: {' '.join(process.info['cmdline'] or [])[:200]}")
+            cwd = process.info["cwd"] or ""
+            if process.info["pid"] not in ours and (cwd == str(folder) or under and cwd.startswith(str(folder))):
+                found.append(f"{process.info['pid']} in {cwd}: {' '.join(process.info['cmdline'] or [])[:200]}")
         return found
-    deadline = time.monotonic() + 15
-    while left() and time.monotonic() < deadline:
+    deadline = time.monotonic() + within
+    while here() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert left() == [], "processes the tests started are still running"
+    return here()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Project
+from conftest import REPO, Project, left_running
 
 TRAIN = """\
 import argparse, os
@@ -66,23 +66,6 @@ def wait_for_line(process: subprocess.Popen, text: str) -> list[str]:
         if text in line:
             return lines
     raise AssertionError(f"the build ended before {text!r}: {''.join(lines)}")
-
-
-def left_running(root: Path, within: float = 15.0) -> list[str]:
-    """The processes still working in `root` (a killed build's sandbox, say) once `within` seconds have passed
-    for them to go: each had held TensorFlow's 700 to 900 MB, asleep, for as long as the machine ran."""
-    import psutil
-
-    def here() -> list[str]:
-        found = []
-        for process in psutil.process_iter(["pid", "cwd", "cmdline"]):
-            if process.info["cwd"] == str(root):
-                found.append(f"{process.info['pid']}: {' '.join(process.info['cmdline'] or [])}")
-        return found
-    deadline = time.monotonic() + within
-    while here() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return here()
 
 
 def doit(project: Project) -> subprocess.CompletedProcess:
